@@ -1,0 +1,138 @@
+"""Scores the starter zoo against the world's contract on fresh cases and prints the targets table,
+plus accuracy against the number of diffusion steps (from which the default is chosen).
+
+    python bench/starter_quality.py [--cases 200] [--seed 12345] [--write-cards]
+
+Fresh cases: scenes and requests drawn with a seed the trainers never use (they use 0..9).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipelines.captioning import caption_loaded  # noqa: E402
+from pipelines.evaluate import world_fidelity  # noqa: E402
+from pipelines.prompt_expansion import expand  # noqa: E402
+from pipelines.style_transfer import stylize  # noqa: E402
+from pipelines.text2image import draw, generate, settings  # noqa: E402
+from training.requests import freeform, stated_subset  # noqa: E402
+from training.scene_parser import compare, parse_image  # noqa: E402
+from training.world import random_scene, render_pil, sentence, with_style  # noqa: E402
+from zoo.cache import ModelCache  # noqa: E402
+from zoo.registry import load_registry  # noqa: E402
+
+DIFFUSION, CAPTIONER, PROMPTER = "starter/shapes-diffusion", "starter/shapes-captioner", "starter/shapes-prompter"
+
+
+def scenes(seed: int, n: int, objects: int):
+    rng = random.Random(seed)
+    return [random_scene(rng, objects) for _ in range(n)]
+
+
+def diffusion_accuracy(cache, entry, scene_list, steps: int, seed: int) -> float:
+    run = settings(entry, steps)
+    prompts = [sentence(s) for s in scene_list]
+    images = []
+    for start in range(0, len(prompts), 50):
+        chunk = prompts[start : start + 50]
+        images += draw(cache, entry, chunk, "", run, [seed + start + i for i in range(len(chunk))])[0]
+    return world_fidelity(prompts, images)["scenes"]["all scenes right"]
+
+
+def stylize_accuracy(cache, scene_list, seed: int) -> float:
+    right = []
+    for i, scene in enumerate(scene_list):
+        target = "outline" if scene.style == "flat" else "flat"
+        out = stylize(cache, render_pil(scene), f"{target} style", DIFFUSION, seed=seed + i).image
+        right.append(compare(with_style(scene, target), parse_image(out))["correct"])
+    return sum(right) / len(right)
+
+
+def captioner_accuracy(cache, scene_list) -> float:
+    with cache.use(CAPTIONER) as vlm:
+        captions = []
+        for start in range(0, len(scene_list), 50):
+            captions += caption_loaded(vlm, [render_pil(s) for s in scene_list[start : start + 50]])
+    return sum(c == sentence(s) for c, s in zip(captions, scene_list)) / len(scene_list)
+
+
+def prompter_accuracy(cache, seed: int, n: int) -> float:
+    from training.world import parse_sentence
+
+    rng = random.Random(seed)
+    right = []
+    for i in range(n):
+        request = stated_subset(random_scene(rng), rng, rng.uniform(0.2, 1.0))
+        out = parse_sentence(expand(cache, freeform(request, rng), PROMPTER, seed + i))
+        right.append(out is not None and all(request.agrees_with(out).values()))
+    return sum(right) / n
+
+
+def seconds_per_picture(cache, repeats: int = 20) -> float:
+    generate(cache, "a small red circle in the center on a white background, flat style", model_id=DIFFUSION, seed=0)
+    started = time.perf_counter()
+    for i in range(repeats):
+        generate(cache, "a large blue square on the left and a small pink cross on the right on a gray background, flat style",
+                 model_id=DIFFUSION, seed=i)
+    return (time.perf_counter() - started) / repeats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--steps", default="1,2,4,8", help="diffusion step counts for the steps table")
+    parser.add_argument("--write-cards", action="store_true", help="append the tables to the model cards")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    cache = ModelCache(load_registry())
+    entry = cache.registry.get(DIFFUSION)
+    n = args.cases
+    one, two = scenes(args.seed, n, 1), scenes(args.seed + 1, n, 2)
+
+    steps_rows = []
+    for steps in [int(s) for s in args.steps.split(",")]:
+        steps_rows.append((steps, diffusion_accuracy(cache, entry, one, steps, args.seed),
+                           diffusion_accuracy(cache, entry, two, steps, args.seed)))
+    default_steps = settings(entry)["steps"]
+    at_default = next((r for r in steps_rows if r[0] == default_steps), None) or (
+        default_steps, diffusion_accuracy(cache, entry, one, default_steps, args.seed),
+        diffusion_accuracy(cache, entry, two, default_steps, args.seed))
+    rows = [
+        ("shapes-diffusion", "one-object scenes entirely right", at_default[1], ">= 90 %", at_default[1] >= 0.90),
+        ("shapes-diffusion", "two-object scenes entirely right", at_default[2], ">= 75 %", at_default[2] >= 0.75),
+    ]
+    styl = stylize_accuracy(cache, scenes(args.seed + 2, n // 2, None), args.seed)
+    rows.append(("shapes-diffusion", "stylize: objects kept, style switched", styl, ">= 80 %", styl >= 0.80))
+    cap = captioner_accuracy(cache, scenes(args.seed + 3, n, None))
+    rows.append(("shapes-captioner", "exact canonical sentence on rendered pictures", cap, ">= 95 %", cap >= 0.95))
+    prm = prompter_accuracy(cache, args.seed + 4, n)
+    rows.append(("shapes-prompter", "canonical output keeping every stated attribute", prm, ">= 95 %", prm >= 0.95))
+    spp = seconds_per_picture(cache)
+    cpu = f"{torch.get_num_threads()}-thread CPU"
+    table = ["| model | measure | measured | target | met |", "| --- | --- | --- | --- | --- |"]
+    table += [f"| {m} | {what} | {100 * v:.1f} % | {t} | {'yes' if ok else 'no'} |" for m, what, v, t, ok in rows]
+    table.append(f"| shapes-diffusion | seconds per 64 x 64 picture, default settings ({default_steps} steps), {cpu} "
+                 f"| {spp:.3f} s | <= 0.5 | {'yes' if spp <= 0.5 else 'no'} |")
+    steps_table = ["| steps | one-object right | two-object right |", "| --- | --- | --- |"]
+    steps_table += [f"| {s} | {100 * a:.1f} % | {100 * b:.1f} % |" for s, a, b in steps_rows]
+    text = (f"Fresh cases: {n} one-object and {n} two-object scenes (seed {args.seed}), {n // 2} stylize cases, "
+            f"{n} captions, {n} requests.\n\n" + "\n".join(table) + "\n\nAccuracy against diffusion steps:\n\n"
+            + "\n".join(steps_table) + "\n")
+    print(text)
+    if args.write_cards:
+        for model in ("shapes-diffusion", "shapes-captioner", "shapes-prompter"):
+            card = Path(__file__).resolve().parent.parent / "zoo" / "starter" / model / "README.md"
+            body = card.read_text().split("\n## Measured by bench/starter_quality.py")[0].rstrip()
+            card.write_text(body + "\n\n## Measured by bench/starter_quality.py\n\n" + text)
+
+
+if __name__ == "__main__":
+    main()

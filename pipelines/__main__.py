@@ -1,0 +1,166 @@
+"""python -m pipelines generate|stylize|caption|expand|evaluate: the pipelines from the command line.
+
+generate and stylize write pictures (with their parameters in the PNG) and results.jsonl into
+--out; caption and expand print one JSON line per input. Errors print one sentence and exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from pipelines.metadata import save_png
+from zoo.errors import AtelierError
+
+
+def _cache(args):
+    from zoo.cache import ModelCache
+    from zoo.registry import load_registry
+
+    return ModelCache(load_registry(args.registry), budget_gb=args.memory_budget)
+
+
+def _prompts(args) -> list[str]:
+    prompts = list(args.prompt)
+    if args.prompts:
+        prompts += [line.strip() for line in Path(args.prompts).read_text().splitlines() if line.strip()]
+    if not prompts:
+        raise AtelierError("Give at least one prompt, as arguments or with --prompts FILE.")
+    return prompts
+
+
+def cmd_generate(args) -> None:
+    from pipelines.text2image import generate
+
+    cache, out = _cache(args), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    verify = getattr(args, "verify", None)
+    with open(out / "results.jsonl", "w") as results:
+        for index, prompt in enumerate(tqdm(_prompts(args), desc="generate", unit="prompt")):
+            seed = args.seed + index * 1000
+            if verify:
+                from pipelines.verify import generate_verified
+
+                result = generate_verified(cache, prompt, model_id=args.model, seed=seed, candidates=verify,
+                                           rounds=args.rounds, expand_with=args.expand_with, steps=args.steps)
+            else:
+                result = generate(cache, prompt, model_id=args.model, seed=seed, expand_with=args.expand_with,
+                                  steps=args.steps, guidance=args.guidance)
+            name = f"{index:04d}.png"
+            save_png(result.images[0], out / name, result.parameters[0])
+            row = {"prompt": prompt, "used_prompt": result.used_prompt, "seed": result.parameters[0]["seed"], "image": name}
+            results.write(json.dumps(row | result.extra) + "\n")
+            results.flush()
+
+
+def cmd_stylize(args) -> None:
+    from pipelines.style_transfer import stylize
+
+    cache, out = _cache(args), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "results.jsonl", "w") as results:
+        for index, image in enumerate(tqdm(args.images, desc="stylize", unit="picture")):
+            result = stylize(cache, image, args.style, model_id=args.model, strength=args.strength, seed=args.seed + index)
+            name = f"{index:04d}.png"
+            save_png(result.image, out / name, result.parameters)
+            row = {"image": image, "output": name, "used_prompt": result.used_prompt, "caption": result.caption}
+            results.write(json.dumps(row) + "\n")
+            results.flush()
+
+
+def cmd_caption(args) -> None:
+    from pipelines.captioning import MAX_BATCH, caption
+
+    cache = _cache(args)
+    for start in range(0, len(args.images), MAX_BATCH):
+        chunk = args.images[start : start + MAX_BATCH]
+        for image, text in zip(chunk, caption(cache, chunk, model_id=args.model)):
+            print(json.dumps({"image": image, "caption": text}), flush=True)
+
+
+def cmd_expand(args) -> None:
+    from pipelines.prompt_expansion import expand
+
+    cache = _cache(args)
+    for index, prompt in enumerate(args.prompt):
+        print(json.dumps({"prompt": prompt, "expanded": expand(cache, prompt, args.model, args.seed + index)}), flush=True)
+
+
+def cmd_evaluate(args) -> None:
+    from pipelines.evaluate import evaluate, format_table
+
+    result = evaluate(_cache(args), _prompts(args), args.model, args.verify, args.rounds, args.seed, args.steps,
+                      args.expand_with)
+    print(format_table(result))
+    if args.json:
+        print(json.dumps(result))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--registry", default=Path(__file__).resolve().parent.parent / "zoo" / "registry.toml")
+    p.add_argument("--memory-budget", type=float, help="GB the loaded models may hold (default: from free memory)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="text to image")
+    g.add_argument("prompt", nargs="*")
+    g.add_argument("--prompts", help="a file with one prompt per line")
+    g.add_argument("--model", help="text-to-image model id (default: the starter model)")
+    g.add_argument("--expand-with", help="prompt-expansion model id that rewrites each prompt first")
+    g.add_argument("--seed", type=int, default=0, help="prompt i uses seed S + 1000 i")
+    g.add_argument("--steps", type=int)
+    g.add_argument("--guidance", type=float)
+    g.add_argument("--verify", type=int, metavar="N", help="draw N candidates per round and keep the best match")
+    g.add_argument("--rounds", type=int, default=2, help="with --verify: rounds of prompt rewriting at most")
+    g.add_argument("--out", required=True)
+    g.set_defaults(run=cmd_generate)
+
+    s = sub.add_parser("stylize", help="redraw pictures in a style")
+    s.add_argument("images", nargs="+")
+    s.add_argument("--style", required=True)
+    s.add_argument("--model")
+    s.add_argument("--strength", type=float)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True)
+    s.set_defaults(run=cmd_stylize)
+
+    c = sub.add_parser("caption", help="describe pictures")
+    c.add_argument("images", nargs="+")
+    c.add_argument("--model")
+    c.set_defaults(run=cmd_caption)
+
+    e = sub.add_parser("expand", help="rewrite requests into prompts")
+    e.add_argument("prompt", nargs="+")
+    e.add_argument("--model")
+    e.add_argument("--seed", type=int, default=0)
+    e.set_defaults(run=cmd_expand)
+    v = sub.add_parser("evaluate", help="fidelity of a text-to-image model on a prompt list")
+    v.add_argument("prompt", nargs="*")
+    v.add_argument("--prompts", help="a file with one prompt per line")
+    v.add_argument("--model")
+    v.add_argument("--expand-with")
+    v.add_argument("--verify", type=int, metavar="N")
+    v.add_argument("--rounds", type=int, default=2)
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--steps", type=int)
+    v.add_argument("--json", action="store_true", help="also print the result as one JSON line")
+    v.set_defaults(run=cmd_evaluate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.run(args)
+    except AtelierError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Fidelity of a text-to-image model on a list of prompts, measured the same way for any model.
+
+Starter-world models: each picture is read back by the world's scene parser and compared with
+what the prompt states (canonical sentences state everything), attribute by attribute; a
+picture is right when every stated attribute is right and no other object is present.
+Hub models: the mean CLIP score of picture and prompt, through the entry's scorer.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from tqdm.auto import tqdm
+
+from pipelines import inputs
+from pipelines.scoring import clip_scores
+from pipelines.text2image import draw, settings
+from pipelines.verify import generate_verified
+from zoo.cache import ModelCache
+from zoo.errors import BadInput
+
+BATCH = 16
+
+
+def evaluate(cache: ModelCache, prompts: list[str], model_id: str | None = None, verify: int | None = None,
+             rounds: int = 2, seed: int = 0, steps: int | None = None, expand_with: str | None = None) -> dict:
+    entry = cache.registry.get(model_id) if model_id else cache.registry.default("text-to-image")
+    prompts = [inputs.prompt(p) for p in prompts]
+    if not prompts:
+        raise BadInput("Give at least one prompt to evaluate.")
+    started = time.perf_counter()
+    images, used = [], []
+    if verify:
+        for i, prompt in enumerate(tqdm(prompts, desc=f"verify {verify}", unit="prompt")):
+            result = generate_verified(cache, prompt, entry.id, seed + i * 100, verify, rounds, expand_with, steps)
+            images.append(result.images[0])
+            used.append(result.used_prompt)
+    else:
+        from pipelines.prompt_expansion import expand
+
+        run = settings(entry, steps)
+        used = [expand(cache, p, expand_with, seed + i) if expand_with else p for i, p in enumerate(prompts)]
+        for start in tqdm(range(0, len(prompts), BATCH), desc="generate", unit="batch"):
+            chunk = used[start : start + BATCH]
+            seeds = [seed + i * 100 for i in range(start, start + len(chunk))]
+            images += draw(cache, entry, chunk, "", run, seeds)[0]
+    seconds = (time.perf_counter() - started) / len(prompts)
+    table = world_fidelity(prompts, images) if entry.world == "shapes" else hub_fidelity(cache, entry, prompts, images)
+    return table | {"model": entry.id, "prompts": len(prompts), "verify": verify or 0, "seconds_per_prompt": seconds}
+
+
+def world_fidelity(prompts: list[str], images) -> dict:
+    from training.requests import read_request
+    from training.scene_parser import parse_image
+
+    per_attribute, right = defaultdict(list), {1: [], 2: []}
+    for prompt, image in zip(prompts, images):
+        wanted, seen = read_request(prompt), parse_image(image)
+        agrees = wanted.agrees_with(seen)
+        for key, ok in agrees.items():
+            per_attribute[key.split(".")[-1]].append(ok)
+        right.setdefault(len(wanted.objects), []).append(all(agrees.values()) and len(seen.objects) == len(wanted.objects))
+    accuracy = {k: sum(v) / len(v) for k, v in sorted(per_attribute.items())}
+    whole = {f"{n}-object scenes right": sum(v) / len(v) for n, v in right.items() if v}
+    every = [ok for v in right.values() for ok in v]
+    return {"attributes": accuracy, "scenes": whole | {"all scenes right": sum(every) / len(every)}}
+
+
+def hub_fidelity(cache: ModelCache, entry, prompts: list[str], images) -> dict:
+    if not entry.scorer:
+        raise BadInput(f"'{entry.id}' names no scorer in the registry, so its pictures cannot be scored.")
+    scores = [clip_scores(cache, entry.scorer, p, [im])[0] for p, im in zip(prompts, images)]
+    return {"clip score": sum(scores) / len(scores)}
+
+
+def format_table(result: dict) -> str:
+    lines = [f"model {result['model']}  prompts {result['prompts']}  verify {result['verify']}  "
+             f"seconds/prompt {result['seconds_per_prompt']:.3f}"]
+    for section in ("attributes", "scenes"):
+        for key, value in result.get(section, {}).items():
+            lines.append(f"  {key:<28} {100 * value:6.1f} %")
+    if "clip score" in result:
+        lines.append(f"  {'clip score':<28} {result['clip score']:.3f}")
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""Rewrites a request into a prompt the image model understands, with a language model.
+
+Chat models get a system prompt written for picture prompts through their chat template;
+completion models continue the entry's prompt_template. Sampling is seeded, so the same
+request and seed give the same prompt.
+"""
+from __future__ import annotations
+
+import random
+
+import torch
+
+from pipelines import inputs
+from zoo.cache import ModelCache
+
+SYSTEM_PROMPT = (
+    "You rewrite requests for pictures into one prompt for a text-to-image model. Keep everything "
+    "the request asks for: subjects, colours, counts, positions, style. Add concrete visual detail "
+    "(lighting, composition, medium) only where the request leaves it open. Answer with the prompt "
+    "alone, one line, under 60 words."
+)
+WORLD_RETRIES = 4  # a starter-world prompter's output must be a canonical sentence
+
+
+def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: int | None = None) -> str:
+    request = inputs.prompt(request)
+    entry = cache.registry.get(model_id) if model_id else cache.registry.default("prompt-expansion")
+    seed = inputs.seed(seed)
+    seed = random.randrange(2**32) if seed is None else seed
+    with cache.use(entry.id) as lm:
+        for attempt in range(WORLD_RETRIES if entry.world else 1):
+            text = _generate(lm, entry, request, seed + attempt)
+            if not entry.world or _is_canonical(text):
+                break
+    return text or request
+
+
+def _is_canonical(text: str) -> bool:
+    from training.world import parse_sentence
+
+    return parse_sentence(text) is not None
+
+
+def _generate(lm, entry, request: str, seed: int) -> str:
+    tokenizer, model = lm.tokenizer, lm.model
+    if entry.mode == "chat":
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": request}]
+        prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    else:
+        prompt = entry.prompt_template.format(request=request)
+    encoded = tokenizer(prompt, return_tensors="pt").to(model.device)
+    limit = int(entry.defaults.get("max_new_tokens", 60))
+    torch.manual_seed(seed)
+    with torch.inference_mode():
+        out = model.generate(
+            **encoded, do_sample=True, temperature=float(entry.defaults.get("temperature", 0.8)), top_k=0,
+            max_new_tokens=limit, pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+        )
+    text = tokenizer.decode(out[0, encoded.input_ids.shape[1]:], skip_special_tokens=True)
+    text = _tidy(text)
+    return _tidy(f"{request} {text}") if entry.keep_request else text
+
+
+def _tidy(text: str) -> str:
+    import re
+
+    text = " ".join(text.replace("\n", " ").split())
+    return re.sub(r"\s+([,.:;!?])", r"\1", text).strip()

@@ -1,0 +1,70 @@
+"""How well a picture matches a request, chosen by the models in use.
+
+- Starter-world models (registry `world = "shapes"`): the request and the picture's caption are
+  both read by the world's grammar; the score is the share of the request's stated attributes
+  that the caption agrees with.
+- Hub models with a `scorer` entry: the mean of the CLIP similarity of picture and request and
+  the share of the request's words that the caption repeats.
+- Otherwise: the caption agreement alone.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import torch
+
+from zoo.cache import ModelCache
+from zoo.registry import ModelEntry
+
+Scorer = Callable[[str, list, list[str]], list[float]]  # (request, pictures, captions) -> scores in [0, 1]
+STOPWORDS = {"a", "an", "the", "of", "on", "in", "at", "with", "and", "to", "is", "are", "for", "by", "from", "its"}
+
+
+def scorer_for(cache: ModelCache, entry: ModelEntry) -> Scorer:
+    if entry.world == "shapes":
+        return world_agreement
+    if entry.scorer:
+        return lambda request, pictures, captions: [
+            (c + w) / 2 for c, w in zip(clip_scores(cache, entry.scorer, request, pictures), word_agreement(request, pictures, captions))
+        ]
+    return word_agreement
+
+
+def world_agreement(request: str, pictures, captions: list[str]) -> list[float]:
+    from training.requests import read_request
+    from training.world import parse_sentence
+
+    wanted = read_request(request)
+    scores = []
+    for caption in captions:
+        seen = parse_sentence(caption)
+        if seen is None:
+            scores.append(0.0)
+            continue
+        agrees = wanted.agrees_with(seen)
+        scores.append(sum(agrees.values()) / len(agrees) if agrees else 1.0)
+    return scores
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", text.lower()) if w not in STOPWORDS and len(w) > 2}
+
+
+def word_agreement(request: str, pictures, captions: list[str]) -> list[float]:
+    wanted = _words(request)
+    return [len(wanted & _words(c)) / len(wanted) if wanted else 1.0 for c in captions]
+
+
+def clip_scores(cache: ModelCache, scorer_id: str, request: str, pictures) -> list[float]:
+    """Cosine similarity of CLIP's picture and text embeddings, clipped to [0, 1]."""
+    with cache.use(scorer_id) as clip:
+        model, processor = clip.model, clip.processor
+        inputs = processor(text=[request], images=list(pictures), return_tensors="pt", padding=True, truncation=True)
+        inputs = {k: v.to(model.device) for k, v in inputs.items()}
+        inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
+        with torch.inference_mode():
+            out = model(**inputs)
+        image = torch.nn.functional.normalize(out.image_embeds.float(), dim=-1)
+        text = torch.nn.functional.normalize(out.text_embeds.float(), dim=-1)
+        return (image @ text.T).squeeze(1).clamp(0, 1).tolist()

@@ -1,0 +1,85 @@
+"""Style transfer: redraws a picture through the image-to-image form of a text-to-image model.
+
+The target prompt keeps what the picture shows and asks for the new style: the model's
+captioner describes the picture first. In the starter world the caption is a canonical
+sentence, so only its style is swapped and every object is named again.
+"""
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+
+from pipelines import inputs
+from pipelines.captioning import caption_loaded
+from pipelines.text2image import Progress, settings, step_callback
+from zoo.cache import ModelCache
+from zoo.errors import BadInput, Cancelled
+from zoo.registry import ModelEntry
+
+
+@dataclass
+class Stylized:
+    image: Image.Image
+    used_prompt: str
+    caption: str | None
+    parameters: dict
+
+
+def target_prompt(cache: ModelCache, entry: ModelEntry, picture: Image.Image, style: str) -> tuple[str, str | None]:
+    """(the prompt to redraw with, the caption it came from)."""
+    if not entry.captioner:
+        return style, None
+    captioner = cache.registry.get(entry.captioner)
+    with cache.use(captioner.id) as vlm:
+        described = caption_loaded(vlm, [picture], int(captioner.defaults.get("max_new_tokens", 40)))[0]
+    if entry.world == "shapes":
+        from training.requests import read_request
+        from training.world import parse_sentence, sentence, with_style
+
+        wanted = read_request(style).style
+        if wanted is None:
+            raise BadInput("In the shapes world the style is 'flat' (filled, solid) or 'outline' (outlined, line drawing).")
+        scene = parse_sentence(described)
+        if scene is not None:
+            return sentence(with_style(scene, wanted)), described
+    return f"{described}, {style}", described
+
+
+def stylize(
+    cache: ModelCache,
+    image,
+    style: str,
+    model_id: str | None = None,
+    strength: float | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> Stylized:
+    picture = inputs.image(image)
+    style = inputs.prompt(style, "style")
+    entry = cache.registry.get(model_id) if model_id else cache.registry.default("text-to-image")
+    if entry.task != "text-to-image":
+        raise BadInput(f"'{entry.id}' is a {entry.task} model; style transfer needs a text-to-image one.")
+    run = settings(entry, steps)
+    strength = inputs.number(strength if strength is not None else entry.defaults.get("strength", 0.6), "Strength", 0.05, 1)
+    seed = inputs.seed(seed)
+    seed = random.randrange(2**32) if seed is None else seed
+    picture = picture.resize((run["width"], run["height"]), Image.LANCZOS)
+    prompt, described = target_prompt(cache, entry, picture, style)
+    with cache.use_img2img(entry.id) as pipe:
+        out = pipe(
+            prompt=prompt, image=picture, strength=strength, num_inference_steps=run["steps"],
+            guidance_scale=run["guidance"], generator=torch.Generator("cpu").manual_seed(seed),
+            callback_on_step_end=step_callback(progress, cancel, max(1, int(run["steps"] * strength))),
+        )
+        sampler = type(pipe.scheduler).__name__.removesuffix("Scheduler")
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
+    params = {"prompt": prompt, "request": style, "seed": seed, "strength": strength, "model": entry.id,
+              "sampler": sampler, **run}
+    return Stylized(out.images[0], prompt, described, params)

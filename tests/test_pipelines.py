@@ -1,0 +1,136 @@
+"""The four pipelines, the verify loop and PNG metadata, on the starter zoo's own models."""
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipelines.captioning import caption
+from pipelines.metadata import from_text, read_png, save_png, to_text
+from pipelines.prompt_expansion import expand
+from pipelines.style_transfer import stylize
+from pipelines.text2image import generate
+from pipelines.verify import generate_verified
+from training.world import Obj, Scene, render_pil
+from zoo.errors import BadInput, Cancelled, UnknownModel
+
+CANONICAL = "a large red circle on the left on a gray background, flat style"
+
+
+def pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image, dtype=np.int16)
+
+
+def test_generate_returns_images_prompt_and_parameters(cache):
+    result = generate(cache, CANONICAL, seed=5, num_images=2)
+    assert len(result.images) == 2 and all(im.size == (64, 64) for im in result.images)
+    assert result.used_prompt == CANONICAL
+    first, second = result.parameters
+    assert (first["seed"], second["seed"]) == (5, 6)
+    assert first["model"] == "starter/shapes-diffusion" and first["steps"] == 4 and first["width"] == 64
+    assert first["sampler"] == "DDIM"
+
+
+def test_seeds_reproduce_images_exactly_whatever_the_batch(cache):
+    alone = generate(cache, CANONICAL, seed=42).images[0]
+    again = generate(cache, CANONICAL, seed=42).images[0]
+    in_batch = generate(cache, CANONICAL, seed=41, num_images=2).images[1]  # second image has seed 42
+    assert (pixels(alone) == pixels(again)).all()
+    assert np.abs(pixels(alone) - pixels(in_batch)).max() <= 1  # batched matmuls may round differently
+
+
+def test_progress_reports_every_step_and_cancel_stops(cache):
+    seen = []
+    generate(cache, CANONICAL, seed=1, steps=3, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        generate(cache, CANONICAL, seed=1, cancel=stop)
+
+
+def test_expansion_is_seeded_and_returns_text(cache):
+    a = expand(cache, "big red ball on the left", seed=3)
+    b = expand(cache, "big red ball on the left", seed=3)
+    assert a == b and isinstance(a, str) and a
+
+
+def test_generate_with_expansion_reports_the_prompt_used(cache):
+    result = generate(cache, "big red ball on the left", seed=3, expand_with="starter/shapes-prompter")
+    assert result.used_prompt == expand(cache, "big red ball on the left", "starter/shapes-prompter", 3)
+    assert result.parameters[0]["request"] == "big red ball on the left"
+
+
+def test_caption_one_and_a_batch(cache, tmp_path):
+    picture = render_pil(Scene("white", "flat", (Obj("blue", "square", "large", "center"),)))
+    path = tmp_path / "p.png"
+    picture.save(path)
+    one = caption(cache, picture)
+    batch = caption(cache, [picture, str(path)])
+    assert len(one) == 1 and isinstance(one[0], str) and one[0]
+    assert batch == one * 2
+
+
+def test_stylize_returns_a_picture_and_the_prompt(cache):
+    picture = render_pil(Scene("white", "flat", (Obj("blue", "square", "large", "center"),)))
+    result = stylize(cache, picture, "outline style", seed=0)
+    assert result.image.size == (64, 64)
+    assert result.parameters["strength"] == 0.8 and result.parameters["request"] == "outline style"
+    with pytest.raises(BadInput):
+        stylize(cache, picture, "make it baroque", seed=0)
+
+
+def test_stylize_shares_the_text_to_image_weights(cache):
+    with cache.use("starter/shapes-diffusion") as pipe:
+        unet_weight = next(pipe.unet.parameters()).data_ptr()
+    with cache.use_img2img("starter/shapes-diffusion") as img2img:
+        assert next(img2img.unet.parameters()).data_ptr() == unet_weight
+        assert img2img.vae is not None and type(img2img).__name__ == "StableDiffusionImg2ImgPipeline"
+
+
+def test_verify_returns_every_candidate_scored_best_first(cache):
+    result = generate_verified(cache, CANONICAL, seed=0, candidates=3, rounds=2)
+    scores = result.extra["scores"]
+    assert len(result.images) == len(scores) == len(result.extra["captions"]) >= 3
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    first_round = result.extra["rounds"][0]
+    assert len(first_round["captions"]) == 3 and first_round["prompt"] == CANONICAL
+    if max(first_round["scores"]) < 1:
+        assert len(result.extra["rounds"]) == 2
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    ({"prompt": ""}, "empty"),
+    ({"prompt": "x" * 5000}, "characters"),
+    ({"prompt": CANONICAL, "steps": 100000}, "Steps"),
+    ({"prompt": CANONICAL, "guidance": float("nan")}, "Guidance"),
+    ({"prompt": CANONICAL, "width": 100}, "multiple of 8"),
+    ({"prompt": CANONICAL, "num_images": 50}, "Number of images"),
+    ({"prompt": CANONICAL, "seed": -5}, "Seed"),
+    ({"prompt": CANONICAL, "model_id": "starter/shapes-captioner"}, "not a text-to-image"),
+])
+def test_bad_generation_requests_get_one_sentence(cache, kwargs, words):
+    with pytest.raises(BadInput, match=words):
+        generate(cache, **kwargs)
+
+
+@pytest.mark.parametrize("model_id", ["nobody/nothing", "../../etc/passwd", "starter/../../secrets", "a" * 300])
+def test_unknown_or_tricky_model_ids(cache, model_id):
+    with pytest.raises(UnknownModel):
+        generate(cache, CANONICAL, model_id=model_id)
+
+
+def test_png_parameters_round_trip(cache, tmp_path):
+    result = generate(cache, CANONICAL, seed=9, negative_prompt="blurry, dark")
+    path = save_png(result.images[0], tmp_path / "out.png", result.parameters[0])
+    read = read_png(path)
+    for key in ("prompt", "negative_prompt", "seed", "steps", "width", "height", "model", "sampler"):
+        assert read[key] == result.parameters[0][key], key
+    text = Image.open(path).info["parameters"]
+    assert text.splitlines()[1] == "Negative prompt: blurry, dark"
+    assert text.splitlines()[2].startswith("Steps: 4, Sampler: DDIM, CFG scale: 1.0, Seed: 9, Size: 64x64")
+
+
+def test_metadata_text_survives_awkward_prompts():
+    params = {"prompt": 'a "quoted", odd: prompt', "steps": 3, "seed": 1, "width": 64, "height": 64, "guidance": 2.5}
+    assert from_text(to_text(params)) == params

@@ -1,0 +1,1 @@
+"""The model zoo: registry, hub resolution and the model cache."""

@@ -1,0 +1,72 @@
+"""Turns a registry entry into a local folder: the starter folder, or a hub snapshot.
+
+Only safetensors weights and the small config and tokenizer files are ever fetched, into the
+standard Hugging Face cache (HF_HOME), so models already there are shared with other tools.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from zoo.errors import ModelUnavailable, UnsafeCheckpoint
+from zoo.registry import ModelEntry
+
+PIPELINE_FILES = ["model_index.json", "*/*.json", "*/*.safetensors", "*/*.txt", "*/*.model"]
+MODEL_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja"]
+SKIPPED = ["*.fp16.*", "*.bin", "*.ckpt", "*.pt", "*.pth", "*.h5", "*.msgpack", "*.onnx", "*onnx*"]
+
+
+def offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE) or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
+def _allow_patterns(entry: ModelEntry) -> list[str]:
+    return PIPELINE_FILES if entry.loader.endswith("Pipeline") else MODEL_FILES
+
+
+def resolve(entry: ModelEntry, download: bool = True) -> Path:
+    """The local folder that holds the entry's files, fetching them when allowed and needed."""
+    if entry.is_local:
+        if not entry.path.is_dir() or not any(entry.path.rglob("*.safetensors")):
+            raise ModelUnavailable(
+                f"The starter model '{entry.id}' has no checkpoint in {entry.path}; train it with "
+                f"`python -m training {entry.id.split('-')[-1]}`."
+            )
+        return entry.path
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+    local_only = offline() or not download
+    try:
+        folder = Path(snapshot_download(
+            entry.repo, revision=entry.revision, allow_patterns=_allow_patterns(entry), ignore_patterns=SKIPPED,
+            local_files_only=local_only,
+        ))
+    except (LocalEntryNotFoundError, FileNotFoundError):
+        how = "it is not in the local cache and the hub is offline" if local_only else "the hub could not be reached"
+        raise ModelUnavailable(f"'{entry.id}' is not available: {how}; connect to the network once to download it.") from None
+    except (RepositoryNotFoundError, RevisionNotFoundError):
+        raise ModelUnavailable(f"The hub has no repository '{entry.repo}' at revision '{entry.revision}'.") from None
+    except OSError as e:  # network errors and the like
+        raise ModelUnavailable(f"'{entry.id}' could not be downloaded ({type(e).__name__}); try again later.") from None
+    if not any(folder.rglob("*.safetensors")):
+        raise UnsafeCheckpoint(
+            f"'{entry.repo}' at revision '{entry.revision}' has no safetensors weights; Atelier never loads pickle "
+            "files, so pin a revision that has them (often a refs/pr/N conversion)."
+        )
+    return folder
+
+
+def state(entry: ModelEntry) -> str:
+    """'on disk', 'needs download' or 'unavailable offline' (loading is the cache's business)."""
+    try:
+        resolve(entry, download=False)
+        return "on disk"
+    except UnsafeCheckpoint:
+        return "refused: no safetensors"
+    except ModelUnavailable:
+        if entry.is_local:
+            return "missing: train it"
+        return "unavailable offline" if offline() else "needs download"

@@ -1,0 +1,145 @@
+"""Reads registry.toml into plain, validated dataclasses."""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zoo.errors import InvalidRegistry, UnknownModel
+
+DEFAULT_REGISTRY = Path(__file__).resolve().parent / "registry.toml"
+TASKS = ("text-to-image", "prompt-expansion", "captioning", "image-scoring")
+LOADERS = {
+    "text-to-image": ("StableDiffusionPipeline", "StableDiffusionXLPipeline"),
+    "prompt-expansion": ("AutoModelForCausalLM",),
+    "captioning": ("BlipForConditionalGeneration",),
+    "image-scoring": ("CLIPModel",),
+}
+DTYPES = ("float16", "bfloat16", "float32")
+DEVICES = ("cuda", "mps", "cpu")
+# a hub repo id: namespace/name of letters, digits, '-', '_', '.' (never '..' or a leading '.')
+REPO_ID = re.compile(r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+# a branch, a tag, refs/pr/N, or a commit
+REVISION = re.compile(r"^(?!.*\.\.)(?!/)[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$")
+LOCAL_PATH = re.compile(r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_./-]{0,200}$")
+MODEL_ID = REPO_ID
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    id: str
+    task: str
+    loader: str
+    dtype: dict[str, str]
+    memory_gb: float
+    licence: str
+    defaults: dict = field(default_factory=dict)
+    repo: str | None = None
+    revision: str = "main"
+    path: Path | None = None  # absolute, resolved against the registry's folder
+    description: str = ""
+    mode: str = "completion"  # prompt-expansion: chat | completion
+    prompt_template: str = "{request}"
+    keep_request: bool = True
+    expander: str | None = None
+    captioner: str | None = None
+    scorer: str | None = None
+    world: str | None = None  # "shapes": the model speaks the starter world's canonical sentences
+
+    @property
+    def is_local(self) -> bool:
+        return self.path is not None
+
+
+@dataclass(frozen=True)
+class Registry:
+    entries: dict[str, ModelEntry]
+    source: Path
+
+    def get(self, model_id: str) -> ModelEntry:
+        check_model_id(model_id)
+        if model_id not in self.entries:
+            raise UnknownModel(f"There is no model '{model_id}' in the zoo; pick one of: {', '.join(self.entries)}.")
+        return self.entries[model_id]
+
+    def for_task(self, task: str) -> list[ModelEntry]:
+        return [e for e in self.entries.values() if e.task == task]
+
+    def default(self, task: str) -> ModelEntry:
+        """The task's first local (starter) entry, else its first entry: what works offline."""
+        entries = self.for_task(task)
+        if not entries:
+            raise UnknownModel(f"The zoo has no model for {task}.")
+        return next((e for e in entries if e.is_local), entries[0])
+
+
+def check_model_id(model_id: str) -> None:
+    if not isinstance(model_id, str) or not MODEL_ID.match(model_id):
+        raise UnknownModel(f"'{str(model_id)[:80]}' is not a model id; ids look like 'owner/name'.")
+
+
+def load_registry(path: Path | str = DEFAULT_REGISTRY) -> Registry:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InvalidRegistry(f"The registry file {path} does not exist.") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidRegistry(f"The registry file {path} is not valid TOML ({e}).") from None
+    entries = {}
+    for raw in data.get("model", []):
+        entry = _entry(raw, path.parent)
+        if entry.id in entries:
+            raise InvalidRegistry(f"The registry lists '{entry.id}' twice.")
+        entries[entry.id] = entry
+    if not entries:
+        raise InvalidRegistry(f"The registry {path} lists no [[model]] entries.")
+    for e in entries.values():
+        for ref, task in ((e.expander, "prompt-expansion"), (e.captioner, "captioning"), (e.scorer, "image-scoring")):
+            if ref and (ref not in entries or entries[ref].task != task):
+                raise InvalidRegistry(f"'{e.id}' names '{ref}' as its {task} model, but the registry has no such entry.")
+    return Registry(entries, path)
+
+
+def _entry(raw: dict, base: Path) -> ModelEntry:
+    name = raw.get("id", "?")
+
+    def bad(why: str) -> InvalidRegistry:
+        return InvalidRegistry(f"Registry entry '{name}': {why}.")
+
+    known = set(ModelEntry.__dataclass_fields__)
+    if unknown := set(raw) - known:
+        raise bad(f"unknown keys {sorted(unknown)}")
+    if not isinstance(name, str) or not MODEL_ID.match(name):
+        raise bad("the id must look like 'owner/name'")
+    if raw.get("task") not in TASKS:
+        raise bad(f"task must be one of {TASKS}")
+    if raw.get("loader") not in LOADERS[raw["task"]]:
+        raise bad(f"loader must be one of {LOADERS[raw['task']]} for {raw['task']}")
+    dtype = raw.get("dtype", {})
+    if set(dtype) != set(DEVICES) or not set(dtype.values()) <= set(DTYPES):
+        raise bad(f"dtype must give one of {DTYPES} for each of {DEVICES}")
+    if ("repo" in raw) == ("path" in raw):
+        raise bad("give exactly one of repo (with revision) or path")
+    path = None
+    if "repo" in raw:
+        if not REPO_ID.match(str(raw["repo"])):
+            raise bad("repo must be a hub id like 'owner/name'")
+        if not REVISION.match(str(raw.get("revision", "main"))):
+            raise bad("revision must be a branch, tag, refs/pr/N or commit")
+    else:
+        if not LOCAL_PATH.match(str(raw["path"])):
+            raise bad("path must be a relative folder inside the registry's folder")
+        path = (base / raw["path"]).resolve()
+        if not path.is_relative_to(base.resolve()):
+            raise bad("path must stay inside the registry's folder")
+    if raw.get("mode", "completion") not in ("chat", "completion"):
+        raise bad("mode must be chat or completion")
+    if "{request}" not in raw.get("prompt_template", "{request}"):
+        raise bad("prompt_template must contain {request}")
+    try:
+        memory = float(raw.get("memory_gb", 0))
+    except (TypeError, ValueError):
+        raise bad("memory_gb must be a number") from None
+    return ModelEntry(**{**raw, "path": path, "memory_gb": memory})
