@@ -36,10 +36,10 @@ def evaluate(cache: ModelCache, prompts: list[str], model_id: str | None = None,
             images.append(result.images[0])
             used.append(result.used_prompt)
     else:
-        from pipelines.prompt_expansion import expand
+        from pipelines.prompt_expansion import prompt_for
 
         run = settings(entry, steps)
-        used = [expand(cache, p, expand_with, seed + i) if expand_with else p for i, p in enumerate(prompts)]
+        used = [prompt_for(cache, entry, p, expand_with, seed + i) for i, p in enumerate(prompts)]
         for start in tqdm(range(0, len(prompts), BATCH), desc="generate", unit="batch"):
             chunk = used[start : start + BATCH]
             seeds = [seed + i * 100 for i in range(start, start + len(chunk))]

@@ -35,6 +35,20 @@ def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: i
     return text or request
 
 
+def expander_for(entry, request: str, expand_with: str | None) -> str | None:
+    """The expander asked for; or, for a model that only understands its world's canonical
+    sentences, its own expander whenever the request is not one."""
+    if expand_with is None and entry.world and entry.expander and not _is_canonical(request):
+        return entry.expander
+    return expand_with
+
+
+def prompt_for(cache: ModelCache, entry, request: str, expand_with: str | None, seed: int) -> str:
+    """The prompt to draw `request` with."""
+    expander = expander_for(entry, request, expand_with)
+    return expand(cache, request, expander, seed) if expander else request
+
+
 def _is_canonical(text: str) -> bool:
     from training.world import parse_sentence
 

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from pipelines import inputs
-from pipelines.prompt_expansion import expand
+from pipelines.prompt_expansion import prompt_for
 from zoo.cache import ModelCache
 from zoo.errors import Cancelled
 from zoo.registry import ModelEntry
@@ -83,7 +83,7 @@ def generate(
     count = inputs.number(num_images, "Number of images", 1, MAX_IMAGES, integer=True)
     seed = inputs.seed(seed)
     seed = random.randrange(2**32 - MAX_IMAGES) if seed is None else seed
-    used = expand(cache, request, expand_with, seed) if expand_with else request
+    used = prompt_for(cache, entry, request, expand_with, seed)
     images, sampler = draw(cache, entry, [used] * count, negative, run, [seed + i for i in range(count)], progress, cancel)
     params = [
         {"prompt": used, "negative_prompt": negative, "request": request if used != request else None,

@@ -12,7 +12,7 @@ import threading
 
 from pipelines import inputs
 from pipelines.captioning import caption_loaded
-from pipelines.prompt_expansion import expand
+from pipelines.prompt_expansion import expand, expander_for
 from pipelines.scoring import scorer_for
 from pipelines.text2image import Generation, Progress, draw, settings
 from zoo.cache import ModelCache
@@ -55,6 +55,7 @@ def generate_verified(
     captioner = cache.registry.get(entry.captioner)
     score = scorer_for(cache, entry)
 
+    expand_with = expander_for(entry, request, expand_with)
     used = expand(cache, request, expand_with, seed) if expand_with else request
     pool, history = [], []  # pool: (score, image, caption, params)
     for round_index in range(rounds):

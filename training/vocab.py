@@ -5,6 +5,7 @@ Each is a standard transformers tokenizer saved in the usual files, so the model
 """
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Iterable
@@ -30,25 +31,27 @@ def starter_texts(n: int = 20000, seed: int = 0) -> list[str]:
 
 
 def clip_tokenizer(words: list[str], max_length: int):
-    """A CLIP byte-level BPE whose merges spell each known word as one token; unknown words
-    still split into byte pieces, so any text can be encoded."""
+    """A CLIP byte-level BPE trained on `words` until each is one token; other words still
+    split into byte pieces, so any text can be encoded."""
+    from tokenizers import Tokenizer, pre_tokenizers, trainers
+    from tokenizers.models import BPE
     from transformers import CLIPTokenizer
-    from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-    base = list(bytes_to_unicode().values())
-    vocab = base + [b + "</w>" for b in base]
-    merges, known = [], set(vocab)
-    for word in words:
-        symbols = list(word[:-1]) + [word[-1] + "</w>"]
-        while len(symbols) > 1:
-            merged = symbols[0] + symbols[1]
-            if merged not in known:
-                merges.append((symbols[0], symbols[1]))
-                known.add(merged)
-                vocab.append(merged)
-            symbols = [merged] + symbols[2:]
-    vocab += ["<|startoftext|>", "<|endoftext|>"]
-    tokenizer = CLIPTokenizer(vocab={t: i for i, t in enumerate(vocab)}, merges=merges)
+    specials = ["<|startoftext|>", "<|endoftext|>"]
+    bpe = Tokenizer(BPE(end_of_word_suffix="</w>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=100_000, min_frequency=1, special_tokens=specials, end_of_word_suffix="</w>",
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )
+    bpe.train_from_iterator(words, trainer)
+    model = json.loads(bpe.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    base = [b + "</w>" for b in pre_tokenizers.ByteLevel.alphabet()]
+    vocab = dict(model["vocab"])
+    for token in base:  # every byte may end a word
+        vocab.setdefault(token, len(vocab))
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=merges)
     tokenizer.model_max_length = max_length
     return tokenizer
 

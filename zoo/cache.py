@@ -219,7 +219,7 @@ def _build(entry: ModelEntry, folder, dtype) -> Any:
     if entry.task == "text-to-image":
         import diffusers
 
-        pipe = getattr(diffusers, entry.loader).from_pretrained(folder, torch_dtype=dtype, use_safetensors=True)
+        pipe = getattr(diffusers, entry.loader).from_pretrained(folder, dtype=dtype, use_safetensors=True)
         pipe.set_progress_bar_config(disable=True)
         return pipe
     import transformers
