@@ -497,9 +497,11 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP request otherwise
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    if args.offline:
+    if args.offline or (not hub.offline() and not hub.reachable()):
         go_offline()
-        print("Offline: serving the starter zoo (and hub models already in the local cache); nothing is downloaded.")
+        reason = "" if args.offline else "The Hugging Face Hub cannot be reached. "
+        print(f"{reason}Offline: serving the starter zoo (and hub models already in the local cache); "
+              "nothing is downloaded.")
     budget = args.memory_budget
     if budget is None and on_zero_gpu_space():
         budget = 40.0  # ZeroGPU: the GPU cannot be queried outside spaces.GPU; a slice has about 70 GB

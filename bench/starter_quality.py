@@ -24,7 +24,7 @@ from pipelines.style_transfer import stylize  # noqa: E402
 from pipelines.text2image import draw, generate, settings  # noqa: E402
 from training.requests import freeform, stated_subset  # noqa: E402
 from training.scene_parser import compare, parse_image  # noqa: E402
-from training.world import random_scene, render_pil, sentence, with_style  # noqa: E402
+from training.world import parse_sentence, random_scene, reading_order, render_pil, sentence, with_style  # noqa: E402
 from zoo.cache import ModelCache  # noqa: E402
 from zoo.registry import load_registry  # noqa: E402
 
@@ -60,12 +60,16 @@ def captioner_accuracy(cache, scene_list) -> float:
         captions = []
         for start in range(0, len(scene_list), 50):
             captions += caption_loaded(vlm, [render_pil(s) for s in scene_list[start : start + 50]])
-    return sum(c == sentence(s) for c, s in zip(captions, scene_list)) / len(scene_list)
+    return sum(describes(c, s) for c, s in zip(captions, scene_list)) / len(scene_list)
+
+
+def describes(caption: str, scene) -> bool:
+    """The caption is a canonical sentence of the scene: a two-object picture has two, one per object order."""
+    read = parse_sentence(caption)
+    return read is not None and caption == sentence(read) and reading_order(read) == reading_order(scene)
 
 
 def prompter_accuracy(cache, seed: int, n: int) -> float:
-    from training.world import parse_sentence
-
     rng = random.Random(seed)
     right = []
     for i in range(n):
@@ -112,7 +116,7 @@ def main() -> None:
     styl = stylize_accuracy(cache, scenes(args.seed + 2, n // 2, None), args.seed)
     rows.append(("shapes-diffusion", "stylize: objects kept, style switched", styl, ">= 80 %", styl >= 0.80))
     cap = captioner_accuracy(cache, scenes(args.seed + 3, n, None))
-    rows.append(("shapes-captioner", "exact canonical sentence on rendered pictures", cap, ">= 95 %", cap >= 0.95))
+    rows.append(("shapes-captioner", "exact canonical sentence on rendered pictures (either object order)", cap, ">= 95 %", cap >= 0.95))
     prm = prompter_accuracy(cache, args.seed + 4, n)
     rows.append(("shapes-prompter", "canonical output keeping every stated attribute", prm, ">= 95 %", prm >= 0.95))
     spp = seconds_per_picture(cache)

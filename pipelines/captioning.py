@@ -5,6 +5,7 @@ import torch
 
 from pipelines import inputs
 from zoo.cache import ModelCache
+from zoo.errors import BadInput
 
 MAX_BATCH = 64
 
@@ -13,11 +14,11 @@ def caption(cache: ModelCache, images, model_id: str | None = None) -> list[str]
     """One caption per picture; `images` is one picture or a list of them (paths, PIL images)."""
     batch = images if isinstance(images, (list, tuple)) else [images]
     if not batch:
-        raise inputs.BadInput("No picture was given; upload one.")
+        raise BadInput("No picture was given; upload one.")
     if len(batch) > MAX_BATCH:
-        raise inputs.BadInput(f"Caption at most {MAX_BATCH} pictures at a time.")
+        raise BadInput(f"Caption at most {MAX_BATCH} pictures at a time.")
     pictures = [inputs.image(i) for i in batch]
-    entry = cache.registry.get(model_id) if model_id else cache.registry.default("captioning")
+    entry = cache.registry.pick(model_id, "captioning")
     with cache.use(entry.id) as vlm:
         return caption_loaded(vlm, pictures, int(entry.defaults.get("max_new_tokens", 40)))
 

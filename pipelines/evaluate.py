@@ -24,7 +24,7 @@ BATCH = 16
 
 def evaluate(cache: ModelCache, prompts: list[str], model_id: str | None = None, verify: int | None = None,
              rounds: int = 2, seed: int = 0, steps: int | None = None, expand_with: str | None = None) -> dict:
-    entry = cache.registry.get(model_id) if model_id else cache.registry.default("text-to-image")
+    entry = cache.registry.pick(model_id, "text-to-image")
     prompts = [inputs.prompt(p) for p in prompts]
     if not prompts:
         raise BadInput("Give at least one prompt to evaluate.")

@@ -56,6 +56,8 @@ def image(source) -> Image.Image:
     """
     if source is None:
         raise BadInput("No picture was given; upload one.")
+    if isinstance(source, (str, Path)) and not Path(source).is_file():
+        raise BadInput(f"There is no picture file at {str(source)[:200]}.")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:

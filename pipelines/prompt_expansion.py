@@ -24,7 +24,7 @@ WORLD_RETRIES = 4  # a starter-world prompter's output must be a canonical sente
 
 def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: int | None = None) -> str:
     request = inputs.prompt(request)
-    entry = cache.registry.get(model_id) if model_id else cache.registry.default("prompt-expansion")
+    entry = cache.registry.pick(model_id, "prompt-expansion")
     seed = inputs.seed(seed)
     seed = random.randrange(2**32) if seed is None else seed
     with cache.use(entry.id) as lm:

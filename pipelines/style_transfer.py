@@ -62,9 +62,7 @@ def stylize(
 ) -> Stylized:
     picture = inputs.image(image)
     style = inputs.prompt(style, "style")
-    entry = cache.registry.get(model_id) if model_id else cache.registry.default("text-to-image")
-    if entry.task != "text-to-image":
-        raise BadInput(f"'{entry.id}' is a {entry.task} model; style transfer needs a text-to-image one.")
+    entry = cache.registry.pick(model_id, "text-to-image")
     run = settings(entry, steps)
     strength = inputs.number(strength if strength is not None else entry.defaults.get("strength", 0.6), "Strength", 0.05, 1)
     seed = inputs.seed(seed)

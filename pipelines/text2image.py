@@ -12,7 +12,7 @@ from PIL import Image
 from pipelines import inputs
 from pipelines.prompt_expansion import prompt_for
 from zoo.cache import ModelCache
-from zoo.errors import Cancelled
+from zoo.errors import BadInput, Cancelled
 from zoo.registry import ModelEntry
 
 MAX_IMAGES = 8
@@ -42,7 +42,7 @@ def settings(entry: ModelEntry, steps=None, guidance=None, width=None, height=No
 def _side(value, name: str) -> int:
     side = inputs.number(value, name, 64, 2048, integer=True)
     if side % 8:
-        raise inputs.BadInput(f"{name} must be a multiple of 8; got {side}.")
+        raise BadInput(f"{name} must be a multiple of 8; got {side}.")
     return side
 
 
@@ -76,9 +76,7 @@ def generate(
 ) -> Generation:
     request = inputs.prompt(prompt)
     negative = inputs.prompt(negative_prompt, "negative prompt", allow_empty=True)
-    entry = cache.registry.get(model_id) if model_id else cache.registry.default("text-to-image")
-    if entry.task != "text-to-image":
-        raise inputs.BadInput(f"'{entry.id}' is a {entry.task} model, not a text-to-image one.")
+    entry = cache.registry.pick(model_id, "text-to-image")
     run = settings(entry, steps, guidance, width, height)
     count = inputs.number(num_images, "Number of images", 1, MAX_IMAGES, integer=True)
     seed = inputs.seed(seed)

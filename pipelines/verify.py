@@ -42,9 +42,7 @@ def generate_verified(
 ) -> Generation:
     request = inputs.prompt(prompt)
     negative = inputs.prompt(negative_prompt, "negative prompt", allow_empty=True)
-    entry = cache.registry.get(model_id) if model_id else cache.registry.default("text-to-image")
-    if entry.task != "text-to-image":
-        raise BadInput(f"'{entry.id}' is a {entry.task} model, not a text-to-image one.")
+    entry = cache.registry.pick(model_id, "text-to-image")
     if not entry.captioner:
         raise BadInput(f"'{entry.id}' has no captioner in the registry, so its pictures cannot be checked.")
     count = inputs.number(candidates, "Candidates", 1, MAX_CANDIDATES, integer=True)

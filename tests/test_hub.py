@@ -94,6 +94,13 @@ def test_refusals_are_one_clear_sentence(broken):
     assert cache.loaded() == {}
 
 
+def test_an_unreachable_hub_is_noticed_quickly(monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # the discard port: refused at once
+    assert hub.reachable(timeout=2) is False
+
+
 @pytest.mark.parametrize("model_id", ["stabilityai/sd-turbo", "stabilityai/sdxl-turbo",
                                       "stable-diffusion-v1-5/stable-diffusion-v1-5"])
 def test_text_to_image_hub_models(zoo, model_id):

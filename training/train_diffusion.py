@@ -26,7 +26,7 @@ CONFIG = {
                   "beta_schedule": "scaled_linear", "prediction_type": "sample", "timestep_spacing": "trailing",
                   "clip_sample": False, "set_alpha_to_one": False, "steps_offset": 0},
     "vae_steps": 3000, "vae_batch": 16, "vae_lr": 1e-3, "kl_weight": 1e-6,
-    "unet_steps": 6000, "unet_batch": 32, "unet_lr": 1e-3, "caption_dropout": 0.1,
+    "unet_steps": 8000, "unet_batch": 32, "unet_lr": 1e-3, "caption_dropout": 0.1,
 }
 
 
@@ -77,7 +77,8 @@ def run(out: Path, work_dir: Path, seed: int = 0, data: Path | None = None, resu
     vae.requires_grad_(False)
     with torch.no_grad():
         sample = to_unit_range(source.batch(10**9, 256)[0])
-        latents = vae.encode(sample).latent_dist.sample()
+        # its own generator, so a resumed run (which skips the VAE phase) measures the same scale
+        latents = vae.encode(sample).latent_dist.sample(torch.Generator().manual_seed(seed))
         vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
     scale = vae.config.scaling_factor
     noise_schedule = DDPMScheduler(**{k: v for k, v in config["scheduler"].items() if k not in ("set_alpha_to_one", "steps_offset")})

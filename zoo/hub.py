@@ -22,6 +22,19 @@ def offline() -> bool:
     return bool(constants.HF_HUB_OFFLINE) or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
 
 
+def reachable(timeout: float = 3.0) -> bool:
+    """Whether the hub answers at all; a quick check at start-up so that a machine with no network
+    says so once instead of failing on every model it cannot fetch."""
+    import httpx
+    from huggingface_hub import constants
+
+    try:
+        httpx.head(constants.ENDPOINT, timeout=timeout)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
 def _allow_patterns(entry: ModelEntry) -> list[str]:
     return PIPELINE_FILES if entry.loader.endswith("Pipeline") else MODEL_FILES
 

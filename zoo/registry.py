@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zoo.errors import InvalidRegistry, UnknownModel
+from zoo.errors import BadInput, InvalidRegistry, UnknownModel
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parent / "registry.toml"
 TASKS = ("text-to-image", "prompt-expansion", "captioning", "image-scoring")
@@ -62,6 +62,15 @@ class Registry:
         if model_id not in self.entries:
             raise UnknownModel(f"There is no model '{model_id}' in the zoo; pick one of: {', '.join(self.entries)}.")
         return self.entries[model_id]
+
+    def pick(self, model_id: str | None, task: str) -> ModelEntry:
+        """The named model, checked to serve `task`; with no name, the task's default."""
+        if not model_id:
+            return self.default(task)
+        entry = self.get(model_id)
+        if entry.task != task:
+            raise BadInput(f"'{entry.id}' is a {entry.task} model, not a {task} one.")
+        return entry
 
     def for_task(self, task: str) -> list[ModelEntry]:
         return [e for e in self.entries.values() if e.task == task]
