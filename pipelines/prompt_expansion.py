@@ -19,7 +19,7 @@ SYSTEM_PROMPT = (
     "(lighting, composition, medium) only where the request leaves it open. Answer with the prompt "
     "alone, one line, under 60 words."
 )
-WORLD_RETRIES = 4  # a starter-world prompter's output must be a canonical sentence
+WORLD_RETRIES = 4  # samples a starter-world prompter gets to write a canonical sentence that keeps the request
 
 
 def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: int | None = None) -> str:
@@ -28,11 +28,31 @@ def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: i
     seed = inputs.seed(seed)
     seed = random.randrange(2**32) if seed is None else seed
     with cache.use(entry.id) as lm:
-        for attempt in range(WORLD_RETRIES if entry.world else 1):
+        if not entry.world:
+            return _generate(lm, entry, request, seed) or request
+        # the world's grammar reads the request and checks each sample; the model still writes every one
+        best, best_kept = request, -1.0
+        for attempt in range(WORLD_RETRIES):
             text = _generate(lm, entry, request, seed + attempt)
-            if not entry.world or _is_canonical(text):
+            kept = kept_in_world(request, text)
+            if kept > best_kept:
+                best, best_kept = text, kept
+            if kept == 1.0:
                 break
-    return text or request
+    return best
+
+
+def kept_in_world(request: str, text: str) -> float:
+    """-1 when `text` is not a canonical sentence, else the share of the request's stated
+    attributes (and its object count) that it keeps."""
+    from training.requests import read_request
+    from training.world import parse_sentence
+
+    scene = parse_sentence(text)
+    if scene is None:
+        return -1.0
+    kept = read_request(request).agrees_with(scene)
+    return sum(kept.values()) / len(kept)
 
 
 def expander_for(entry, request: str, expand_with: str | None) -> str | None:

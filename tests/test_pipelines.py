@@ -7,11 +7,12 @@ from PIL import Image
 
 from pipelines.captioning import caption
 from pipelines.metadata import from_text, read_png, save_png, to_text
-from pipelines.prompt_expansion import expand
+from pipelines.prompt_expansion import kept_in_world, expand
 from pipelines.style_transfer import stylize
 from pipelines.text2image import generate
 from pipelines.verify import generate_verified
-from training.world import Obj, Scene, render_pil
+from training.requests import read_request
+from training.world import Obj, Scene, parse_sentence, render_pil
 from zoo.errors import BadInput, Cancelled, UnknownModel
 
 CANONICAL = "a large red circle on the left on a gray background, flat style"
@@ -53,6 +54,23 @@ def test_expansion_is_seeded_and_returns_text(cache):
     a = expand(cache, "big red ball on the left", seed=3)
     b = expand(cache, "big red ball on the left", seed=3)
     assert a == b and isinstance(a, str) and a
+
+
+def test_world_samples_are_checked_against_what_the_request_states():
+    request = "big red ball on the left"
+    assert kept_in_world(request, "a big red ball please") == -1.0  # not a canonical sentence
+    assert kept_in_world(request, "a large red circle on the left on a gray background, flat style") == 1.0
+    assert 0 < kept_in_world(request, "a large blue circle on the left on a gray background, flat style") < 1
+
+
+@pytest.mark.parametrize("request_text", ["big red ball on the left",
+                                          "an outlined tiny blue box up top on a dark background",
+                                          "two shapes: a green triangle to the left and a violet plus to the right"])
+def test_the_starter_prompter_keeps_every_stated_attribute(cache, request_text):
+    for seed in (0, 1):
+        scene = parse_sentence(expand(cache, request_text, "starter/shapes-prompter", seed))
+        assert scene is not None
+        assert all(read_request(request_text).agrees_with(scene).values())
 
 
 def test_generate_with_expansion_reports_the_prompt_used(cache):
