@@ -31,7 +31,7 @@ def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: i
         if not entry.world:
             return _generate(lm, entry, request, seed) or request
         # the world's grammar reads the request and checks each sample; the model still writes every one
-        best, best_kept = request, -1.0
+        best, best_kept = "", -2.0
         for attempt in range(WORLD_RETRIES):
             text = _generate(lm, entry, request, seed + attempt)
             kept = kept_in_world(request, text)
@@ -39,7 +39,7 @@ def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: i
                 best, best_kept = text, kept
             if kept == 1.0:
                 break
-    return best
+    return best or request
 
 
 def kept_in_world(request: str, text: str) -> float:
