@@ -11,6 +11,7 @@ import random
 import torch
 
 from pipelines import inputs
+from pipelines.scoring import kept_share
 from zoo.cache import ModelCache
 
 SYSTEM_PROMPT = (
@@ -31,28 +32,18 @@ def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: i
         if not entry.world:
             return _generate(lm, entry, request, seed) or request
         # the world's grammar reads the request and checks each sample; the model still writes every one
+        from training.requests import read_request
+
+        wanted = read_request(request)
         best, best_kept = "", -2.0
         for attempt in range(WORLD_RETRIES):
             text = _generate(lm, entry, request, seed + attempt)
-            kept = kept_in_world(request, text)
+            kept = kept_share(wanted, text)
             if kept > best_kept:
                 best, best_kept = text, kept
             if kept == 1.0:
                 break
     return best or request
-
-
-def kept_in_world(request: str, text: str) -> float:
-    """-1 when `text` is not a canonical sentence, else the share of the request's stated
-    attributes (and its object count) that it keeps."""
-    from training.requests import read_request
-    from training.world import parse_sentence
-
-    scene = parse_sentence(text)
-    if scene is None:
-        return -1.0
-    kept = read_request(request).agrees_with(scene)
-    return sum(kept.values()) / len(kept)
 
 
 def expander_for(entry, request: str, expand_with: str | None) -> str | None:

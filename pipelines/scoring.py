@@ -33,18 +33,21 @@ def scorer_for(cache: ModelCache, entry: ModelEntry) -> Scorer:
 
 def world_agreement(request: str, pictures, captions: list[str]) -> list[float]:
     from training.requests import read_request
-    from training.world import parse_sentence
 
     wanted = read_request(request)
-    scores = []
-    for caption in captions:
-        seen = parse_sentence(caption)
-        if seen is None:
-            scores.append(0.0)
-            continue
-        agrees = wanted.agrees_with(seen)
-        scores.append(sum(agrees.values()) / len(agrees) if agrees else 1.0)
-    return scores
+    return [max(0.0, kept_share(wanted, caption)) for caption in captions]
+
+
+def kept_share(wanted, text: str) -> float:
+    """-1 when `text` is not a canonical sentence of the starter world, else the share of the
+    attributes `wanted` (a read request) states, and of its object count, that the text keeps."""
+    from training.world import parse_sentence
+
+    seen = parse_sentence(text)
+    if seen is None:
+        return -1.0
+    agrees = wanted.agrees_with(seen)
+    return sum(agrees.values()) / len(agrees)
 
 
 def _words(text: str) -> set[str]:

@@ -7,7 +7,8 @@ from PIL import Image
 
 from pipelines.captioning import caption
 from pipelines.metadata import from_text, read_png, save_png, to_text
-from pipelines.prompt_expansion import kept_in_world, expand
+from pipelines.scoring import kept_share
+from pipelines.prompt_expansion import expand
 from pipelines.style_transfer import stylize
 from pipelines.text2image import generate
 from pipelines.verify import generate_verified
@@ -57,10 +58,10 @@ def test_expansion_is_seeded_and_returns_text(cache):
 
 
 def test_world_samples_are_checked_against_what_the_request_states():
-    request = "big red ball on the left"
-    assert kept_in_world(request, "a big red ball please") == -1.0  # not a canonical sentence
-    assert kept_in_world(request, "a large red circle on the left on a gray background, flat style") == 1.0
-    assert 0 < kept_in_world(request, "a large blue circle on the left on a gray background, flat style") < 1
+    request = read_request("big red ball on the left")
+    assert kept_share(request, "a big red ball please") == -1.0  # not a canonical sentence
+    assert kept_share(request, "a large red circle on the left on a gray background, flat style") == 1.0
+    assert 0 < kept_share(request, "a large blue circle on the left on a gray background, flat style") < 1
 
 
 @pytest.mark.parametrize("request_text", ["big red ball on the left",
