@@ -1,7 +1,7 @@
 """Scores the starter zoo against the world's contract on fresh cases and prints the targets table,
 plus accuracy against the number of diffusion steps (from which the default is chosen).
 
-    python bench/starter_quality.py [--cases 200] [--seed 12345] [--write-cards]
+    python -m bench.starter_quality [--cases 200] [--seed 12345] [--write-cards]
 
 Fresh cases: scenes and requests drawn with a seed the trainers never use (they use 0..9).
 """
@@ -9,24 +9,21 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pipelines.captioning import caption_loaded  # noqa: E402
-from pipelines.evaluate import world_fidelity  # noqa: E402
-from pipelines.prompt_expansion import expand  # noqa: E402
-from pipelines.style_transfer import stylize  # noqa: E402
-from pipelines.text2image import draw, generate, settings  # noqa: E402
-from training.requests import freeform, stated_subset  # noqa: E402
-from training.scene_parser import compare, parse_image  # noqa: E402
-from training.world import parse_sentence, random_scene, reading_order, render_pil, sentence, with_style  # noqa: E402
-from zoo.cache import ModelCache  # noqa: E402
-from zoo.registry import load_registry  # noqa: E402
+from pipelines.captioning import caption_loaded
+from pipelines.prompt_expansion import expand
+from pipelines.style_transfer import stylize
+from pipelines.text2image import draw, generate, settings
+from worlds.shapes.requests import freeform, stated_subset
+from worlds.shapes.scene_parser import compare, parse_image
+from worlds.shapes.world import parse_sentence, random_scene, reading_order, render_pil, sentence, with_style
+from worlds.shapes import SHAPES_WORLD
+from zoo.cache import ModelCache
+from zoo.registry import load_registry
 
 DIFFUSION, CAPTIONER, PROMPTER = "starter/shapes-diffusion", "starter/shapes-captioner", "starter/shapes-prompter"
 
@@ -43,7 +40,7 @@ def diffusion_accuracy(cache, entry, scene_list, steps: int, seed: int) -> float
     for start in range(0, len(prompts), 50):
         chunk = prompts[start : start + 50]
         images += draw(cache, entry, chunk, "", run, [seed + start + i for i in range(len(chunk))])[0]
-    return world_fidelity(prompts, images)["scenes"]["all scenes right"]
+    return SHAPES_WORLD.fidelity(prompts, images)["scenes"]["all scenes right"]
 
 
 def stylize_accuracy(cache, scene_list, seed: int) -> float:

@@ -1,6 +1,6 @@
 """Plain generation against verify-and-refine, side by side in one run, on fresh starter-world prompts.
 
-    python bench/verify_gain.py [--cases 100] [--verify 4] [--rounds 2] [--seed 777]
+    python -m bench.verify_gain [--cases 100] [--verify 4] [--rounds 2] [--seed 777]
 
 Prints whole-scene accuracy for one- and two-object prompts, and the time per request of each
 mode relative to plain generation of one picture.
@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pipelines.evaluate import world_fidelity  # noqa: E402
-from pipelines.text2image import generate  # noqa: E402
-from pipelines.verify import generate_verified  # noqa: E402
-from training.world import random_scene, sentence  # noqa: E402
-from zoo.cache import ModelCache  # noqa: E402
-from zoo.registry import load_registry  # noqa: E402
+from pipelines.text2image import generate
+from pipelines.verify import generate_verified
+from worlds.shapes.world import random_scene, sentence
+from worlds.shapes import SHAPES_WORLD
+from zoo.cache import ModelCache
+from zoo.registry import load_registry
 
 MODEL = "starter/shapes-diffusion"
 
@@ -50,8 +46,8 @@ def main() -> None:
     for n, prompts in groups.items():
         plain, t_plain = run(cache, prompts, args.seed)
         verified, t_verified = run(cache, prompts, args.seed, args.verify, args.rounds)
-        rows[n] = (world_fidelity(prompts, plain)["scenes"]["all scenes right"],
-                   world_fidelity(prompts, verified)["scenes"]["all scenes right"])
+        rows[n] = (SHAPES_WORLD.fidelity(prompts, plain)["scenes"]["all scenes right"],
+                   SHAPES_WORLD.fidelity(prompts, verified)["scenes"]["all scenes right"])
         times["plain"].append(t_plain)
         times["verified"].append(t_verified)
     plain_s = sum(times["plain"]) / 2

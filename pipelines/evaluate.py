@@ -8,7 +8,6 @@ Hub models: the mean CLIP score of picture and prompt, through the entry's score
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 
 from tqdm.auto import tqdm
 
@@ -16,6 +15,7 @@ from pipelines import inputs
 from pipelines.scoring import clip_scores
 from pipelines.text2image import draw, settings
 from pipelines.verify import generate_verified
+from worlds import world_for
 from zoo.cache import ModelCache
 from zoo.errors import BadInput
 
@@ -45,25 +45,9 @@ def evaluate(cache: ModelCache, prompts: list[str], model_id: str | None = None,
             seeds = [seed + i * 100 for i in range(start, start + len(chunk))]
             images += draw(cache, entry, chunk, "", run, seeds)[0]
     seconds = (time.perf_counter() - started) / len(prompts)
-    table = world_fidelity(prompts, images) if entry.world == "shapes" else hub_fidelity(cache, entry, prompts, images)
+    world = world_for(entry.world)
+    table = world.fidelity(prompts, images) if world is not None else hub_fidelity(cache, entry, prompts, images)
     return table | {"model": entry.id, "prompts": len(prompts), "verify": verify or 0, "seconds_per_prompt": seconds}
-
-
-def world_fidelity(prompts: list[str], images) -> dict:
-    from training.requests import read_request
-    from training.scene_parser import parse_image
-
-    per_attribute, right = defaultdict(list), {1: [], 2: []}
-    for prompt, image in zip(prompts, images):
-        wanted, seen = read_request(prompt), parse_image(image)
-        agrees = wanted.agrees_with(seen)
-        for key, ok in agrees.items():
-            per_attribute[key.split(".")[-1]].append(ok)
-        right.setdefault(len(wanted.objects), []).append(all(agrees.values()) and len(seen.objects) == len(wanted.objects))
-    accuracy = {k: sum(v) / len(v) for k, v in sorted(per_attribute.items())}
-    whole = {f"{n}-object scenes right": sum(v) / len(v) for n, v in right.items() if v}
-    every = [ok for v in right.values() for ok in v]
-    return {"attributes": accuracy, "scenes": whole | {"all scenes right": sum(every) / len(every)}}
 
 
 def hub_fidelity(cache: ModelCache, entry, prompts: list[str], images) -> dict:

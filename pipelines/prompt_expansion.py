@@ -11,7 +11,7 @@ import random
 import torch
 
 from pipelines import inputs
-from pipelines.scoring import kept_share
+from worlds import world_for
 from zoo.cache import ModelCache
 
 SYSTEM_PROMPT = (
@@ -28,17 +28,15 @@ def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: i
     entry = cache.registry.pick(model_id, "prompt-expansion")
     seed = inputs.seed(seed)
     seed = random.randrange(2**32) if seed is None else seed
+    world = world_for(entry.world)
     with cache.use(entry.id) as lm:
-        if not entry.world:
+        if world is None:
             return _generate(lm, entry, request, seed) or request
-        # the world's grammar reads the request and checks each sample; the model still writes every one
-        from training.requests import read_request
-
-        wanted = read_request(request)
+        # the world's grammar checks each sample; the model still writes every one
         best, best_kept = "", -2.0
         for attempt in range(WORLD_RETRIES):
             text = _generate(lm, entry, request, seed + attempt)
-            kept = kept_share(wanted, text)
+            kept = world.agreement(request, text)
             if kept > best_kept:
                 best, best_kept = text, kept
             if kept == 1.0:
@@ -49,7 +47,8 @@ def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: i
 def expander_for(entry, request: str, expand_with: str | None) -> str | None:
     """The expander asked for; or, for a model that only understands its world's canonical
     sentences, its own expander whenever the request is not one."""
-    if expand_with is None and entry.world and entry.expander and not _is_canonical(request):
+    world = world_for(entry.world)
+    if expand_with is None and world is not None and entry.expander and not world.is_canonical(request):
         return entry.expander
     return expand_with
 
@@ -58,12 +57,6 @@ def prompt_for(cache: ModelCache, entry, request: str, expand_with: str | None, 
     """The prompt to draw `request` with."""
     expander = expander_for(entry, request, expand_with)
     return expand(cache, request, expander, seed) if expander else request
-
-
-def _is_canonical(text: str) -> bool:
-    from training.world import parse_sentence
-
-    return parse_sentence(text) is not None
 
 
 def _generate(lm, entry, request: str, seed: int) -> str:

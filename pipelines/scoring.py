@@ -1,6 +1,6 @@
 """How well a picture matches a request, chosen by the models in use.
 
-- Starter-world models (registry `world = "shapes"`): the request and the picture's caption are
+- Models of a synthetic world (registry `world`): the request and the picture's caption are
   both read by the world's grammar; the score is the share of the request's stated attributes
   that the caption agrees with.
 - Hub models with a `scorer` entry: the mean of the CLIP similarity of picture and request and
@@ -15,6 +15,7 @@ from collections.abc import Callable
 import torch
 
 from zoo.cache import ModelCache
+from worlds import world_for
 from zoo.registry import ModelEntry
 
 Scorer = Callable[[str, list, list[str]], list[float]]  # (request, pictures, captions) -> scores in [0, 1]
@@ -22,32 +23,14 @@ STOPWORDS = {"a", "an", "the", "of", "on", "in", "at", "with", "and", "to", "is"
 
 
 def scorer_for(cache: ModelCache, entry: ModelEntry) -> Scorer:
-    if entry.world == "shapes":
-        return world_agreement
+    world = world_for(entry.world)
+    if world is not None:
+        return lambda request, pictures, captions: [max(0.0, world.agreement(request, c)) for c in captions]
     if entry.scorer:
         return lambda request, pictures, captions: [
             (c + w) / 2 for c, w in zip(clip_scores(cache, entry.scorer, request, pictures), word_agreement(request, pictures, captions))
         ]
     return word_agreement
-
-
-def world_agreement(request: str, pictures, captions: list[str]) -> list[float]:
-    from training.requests import read_request
-
-    wanted = read_request(request)
-    return [max(0.0, kept_share(wanted, caption)) for caption in captions]
-
-
-def kept_share(wanted, text: str) -> float:
-    """-1 when `text` is not a canonical sentence of the starter world, else the share of the
-    attributes `wanted` (a read request) states, and of its object count, that the text keeps."""
-    from training.world import parse_sentence
-
-    seen = parse_sentence(text)
-    if seen is None:
-        return -1.0
-    agrees = wanted.agrees_with(seen)
-    return sum(agrees.values()) / len(agrees)
 
 
 def _words(text: str) -> set[str]:

@@ -16,6 +16,7 @@ from PIL import Image
 from pipelines import inputs
 from pipelines.captioning import caption_loaded
 from pipelines.text2image import Progress, settings, step_callback
+from worlds import world_for
 from zoo.cache import ModelCache
 from zoo.errors import BadInput, Cancelled
 from zoo.registry import ModelEntry
@@ -36,16 +37,14 @@ def target_prompt(cache: ModelCache, entry: ModelEntry, picture: Image.Image, st
     captioner = cache.registry.get(entry.captioner)
     with cache.use(captioner.id) as vlm:
         described = caption_loaded(vlm, [picture], int(captioner.defaults.get("max_new_tokens", 40)))[0]
-    if entry.world == "shapes":
-        from training.requests import read_request
-        from training.world import parse_sentence, sentence, with_style
-
-        wanted = read_request(style).style
-        if wanted is None:
-            raise BadInput("In the shapes world the style is 'flat' (filled, solid) or 'outline' (outlined, line drawing).")
-        scene = parse_sentence(described)
-        if scene is not None:
-            return sentence(with_style(scene, wanted)), described
+    world = world_for(entry.world)
+    if world is not None:
+        try:
+            restyled = world.restyle(described, style)
+        except ValueError as e:
+            raise BadInput(str(e)) from None
+        if restyled is not None:
+            return restyled, described
     return f"{described}, {style}", described
 
 

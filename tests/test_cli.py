@@ -9,7 +9,7 @@ from PIL import Image
 
 from pipelines.__main__ import main
 from pipelines.metadata import read_png
-from training.world import Obj, Scene, render_pil
+from worlds.shapes.world import Obj, Scene, render_pil
 
 REPO = Path(__file__).resolve().parent.parent
 PROMPTS = ["a small red circle in the center on a white background, flat style", "big blue box on the left"]

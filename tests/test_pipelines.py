@@ -7,13 +7,13 @@ from PIL import Image
 
 from pipelines.captioning import caption
 from pipelines.metadata import from_text, read_png, save_png, to_text
-from pipelines.scoring import kept_share
+from worlds.shapes import SHAPES_WORLD
 from pipelines.prompt_expansion import expand
 from pipelines.style_transfer import stylize
 from pipelines.text2image import generate
 from pipelines.verify import generate_verified
-from training.requests import read_request
-from training.world import Obj, Scene, parse_sentence, render_pil
+from worlds.shapes.requests import read_request
+from worlds.shapes.world import Obj, Scene, parse_sentence, render_pil
 from zoo.errors import BadInput, Cancelled, UnknownModel
 
 CANONICAL = "a large red circle on the left on a gray background, flat style"
@@ -59,9 +59,9 @@ def test_expansion_is_seeded_and_returns_text(cache):
 
 def test_world_samples_are_checked_against_what_the_request_states():
     request = read_request("big red ball on the left")
-    assert kept_share(request, "a big red ball please") == -1.0  # not a canonical sentence
-    assert kept_share(request, "a large red circle on the left on a gray background, flat style") == 1.0
-    assert 0 < kept_share(request, "a large blue circle on the left on a gray background, flat style") < 1
+    assert SHAPES_WORLD.agreement(request, "a big red ball please") == -1.0  # not a canonical sentence
+    assert SHAPES_WORLD.agreement(request, "a large red circle on the left on a gray background, flat style") == 1.0
+    assert 0 < SHAPES_WORLD.agreement(request, "a large blue circle on the left on a gray background, flat style") < 1
 
 
 @pytest.mark.parametrize("request_text", ["big red ball on the left",

@@ -3,8 +3,8 @@ import random
 
 import pytest
 
-from training.requests import ObjRequest, Request, complete, freeform, read_request, stated_subset
-from training.world import OPPOSITE, parse_sentence, random_scene, sentence
+from worlds.shapes.requests import ObjRequest, Request, complete, freeform, read_request, stated_subset
+from worlds.shapes.world import OPPOSITE, parse_sentence, random_scene, sentence
 
 
 def test_reader_recovers_what_the_generator_states():

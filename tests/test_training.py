@@ -8,7 +8,7 @@ from PIL import Image
 from safetensors.numpy import load_file
 
 from training.__main__ import main as train_main
-from training.world import random_scene, render_pil, sentence
+from worlds.shapes.world import random_scene, render_pil, sentence
 from zoo.cache import ModelCache
 from zoo.registry import load_registry
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from training.scene_parser import compare, parse_image, score
-from training.world import (
+from worlds.shapes.scene_parser import compare, parse_image, score
+from worlds.shapes.world import (
     BACKGROUNDS, COLOURS, OPPOSITE, POSITIONS, SHAPES, SIZES, STYLES, Obj, Scene, all_one_object_scenes,
     parse_sentence, random_scene, render, render_pil, sentence, shape_mask,
 )

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from training.world import random_scene, render, sentence
+from worlds.shapes.world import random_scene, render, sentence
 
 
 class StarterWorld:

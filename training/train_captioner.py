@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.world import random_scene, reading_order, render, sentence
+from worlds.shapes.world import random_scene, reading_order, render, sentence
 from training.loop import seed_everything, train, write_card
 from training.vocab import bert_tokenizer, starter_texts, words_of
 
@@ -92,5 +92,5 @@ naming two objects in reading order (left before right, top before bottom).
 Configuration: training_config.json beside this card. Hardware: 2-core CPU, {minutes:.0f} minutes.
 
 ## Scores
-See the table below, written by `python bench/starter_quality.py`.
+See the table below, written by `python -m bench.starter_quality`.
 """

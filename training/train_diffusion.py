@@ -121,5 +121,5 @@ CARD = """A StableDiffusionPipeline (VAE, CLIP text encoder and tokenizer, UNet,
 Configuration: training_config.json beside this card. Hardware: 2-core CPU, {minutes:.0f} minutes.
 
 ## Scores
-See the table below, written by `python bench/starter_quality.py`.
+See the table below, written by `python -m bench.starter_quality`.
 """

@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 
 from training.loop import seed_everything, train, write_card
-from training.requests import freeform, stated_subset
+from worlds.shapes.requests import freeform, stated_subset
 from training.vocab import starter_texts, word_tokenizer, words_of
-from training.world import random_scene, sentence
+from worlds.shapes.world import random_scene, sentence
 
 SEPARATOR = "=>"
 PROMPT_TEMPLATE = "{request} " + SEPARATOR
@@ -84,5 +84,5 @@ let it continue to the end-of-text token; sampling with a seed fills in what the
 Configuration: training_config.json beside this card. Hardware: 2-core CPU, {minutes:.0f} minutes.
 
 ## Scores
-See the table below, written by `python bench/starter_quality.py`.
+See the table below, written by `python -m bench.starter_quality`.
 """

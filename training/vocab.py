@@ -10,8 +10,8 @@ import random
 import re
 from collections.abc import Iterable
 
-from training.requests import freeform, stated_subset
-from training.world import random_scene, sentence
+from worlds.shapes.requests import freeform, stated_subset
+from worlds.shapes.world import random_scene, sentence
 
 WORD_RE = re.compile(r"\w+|[^\w\s]+")
 

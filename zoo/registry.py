@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from worlds import KNOWN_WORLDS
 from zoo.errors import BadInput, InvalidRegistry, UnknownModel
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parent / "registry.toml"
@@ -143,6 +144,8 @@ def _entry(raw: dict, base: Path) -> ModelEntry:
         path = (base / raw["path"]).resolve()
         if not path.is_relative_to(base.resolve()):
             raise bad("path must stay inside the registry's folder")
+    if raw.get("world") is not None and raw["world"] not in KNOWN_WORLDS:
+        raise bad(f"world must be one of {KNOWN_WORLDS}")
     if raw.get("mode", "completion") not in ("chat", "completion"):
         raise bad("mode must be chat or completion")
     if "{request}" not in raw.get("prompt_template", "{request}"):

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from training.world import BACKGROUNDS, CANVAS, COLOURS, POSITIONS, SHAPES, SIZES, STYLES, Obj, Scene, parse_sentence, shape_mask
+from worlds.shapes.world import BACKGROUNDS, CANVAS, COLOURS, POSITIONS, SHAPES, SIZES, STYLES, Obj, Scene, parse_sentence, shape_mask
 
 OBJECT_NAMES = list(COLOURS)
 OBJECT_TABLE = np.array([COLOURS[n] for n in OBJECT_NAMES], np.float32)

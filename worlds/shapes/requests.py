@@ -11,7 +11,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from training.world import BACKGROUNDS, COLOURS, OPPOSITE, POSITIONS, SHAPES, SIZES, STYLES, Obj, Scene
+from worlds.shapes.world import BACKGROUNDS, COLOURS, OPPOSITE, POSITIONS, SHAPES, SIZES, STYLES, Obj, Scene
 
 SIZE_WORDS = {"small": ["small", "little", "tiny"], "large": ["large", "big", "huge"]}
 COLOUR_WORDS = {c: [c] for c in COLOURS} | {"purple": ["purple", "violet"], "cyan": ["cyan", "turquoise"]}

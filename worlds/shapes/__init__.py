@@ -1,0 +1,51 @@
+"""The starter world of ../shared/STARTER_WORLD.md behind the World interface."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from worlds.shapes.requests import Request, read_request
+from worlds.shapes.world import parse_sentence, sentence, with_style
+
+
+class ShapesWorld:
+    name = "shapes"
+
+    def is_canonical(self, text: str) -> bool:
+        return parse_sentence(text) is not None
+
+    def agreement(self, request: str | Request, text: str) -> float:
+        wanted = read_request(request) if isinstance(request, str) else request
+        seen = parse_sentence(text)
+        if seen is None:
+            return -1.0
+        agrees = wanted.agrees_with(seen)
+        return sum(agrees.values()) / len(agrees)
+
+    def read(self, request: str) -> Request:
+        return read_request(request)
+
+    def restyle(self, canonical: str, style_request: str) -> str | None:
+        wanted = read_request(style_request).style
+        if wanted is None:
+            raise ValueError("In the shapes world the style is 'flat' (filled, solid) or 'outline' (outlined, line drawing).")
+        scene = parse_sentence(canonical)
+        return None if scene is None else sentence(with_style(scene, wanted))
+
+    def fidelity(self, prompts: list[str], pictures) -> dict:
+        from worlds.shapes.scene_parser import parse_image
+
+        per_attribute, right = defaultdict(list), {1: [], 2: []}
+        for prompt, image in zip(prompts, pictures):
+            wanted, seen = read_request(prompt), parse_image(image)
+            agrees = wanted.agrees_with(seen)
+            for key, ok in agrees.items():
+                per_attribute[key.split(".")[-1]].append(ok)
+            whole = all(agrees.values()) and len(seen.objects) == len(wanted.objects)
+            right.setdefault(len(wanted.objects), []).append(whole)
+        accuracy = {k: sum(v) / len(v) for k, v in sorted(per_attribute.items())}
+        scenes = {f"{n}-object scenes right": sum(v) / len(v) for n, v in right.items() if v}
+        every = [ok for v in right.values() for ok in v]
+        return {"attributes": accuracy, "scenes": scenes | {"all scenes right": sum(every) / len(every)}}
+
+
+SHAPES_WORLD = ShapesWorld()
