@@ -127,6 +127,21 @@ def random_scene(rng: random.Random, n_objects: int | None = None) -> Scene:
     return Scene(bg, style, (a, b))
 
 
+def held_out(scene: Scene) -> bool:
+    """The attribute combinations no trainer sees from now on, kept to measure generalisation:
+    every purple triangle, and every small cross at the top."""
+    return any((o.colour == "purple" and o.shape == "triangle")
+               or (o.shape == "cross" and o.size == "small" and o.position == "top") for o in scene.objects)
+
+
+def training_scene(rng: random.Random, n_objects: int | None = None) -> Scene:
+    """A random scene outside the held-out split."""
+    while True:
+        scene = random_scene(rng, n_objects)
+        if not held_out(scene):
+            return scene
+
+
 def _random_obj(rng: random.Random, position: str, exclude_colour: str | None = None) -> Obj:
     colour = rng.choice([c for c in COLOURS if c != exclude_colour])
     return Obj(colour, rng.choice(SHAPES), rng.choice(list(SIZES)), position)
