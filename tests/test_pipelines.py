@@ -7,11 +7,11 @@ from PIL import Image
 
 from pipelines.captioning import caption
 from pipelines.metadata import from_text, read_png, save_png, to_text
-from worlds.shapes import SHAPES_WORLD
 from pipelines.prompt_expansion import expand
 from pipelines.style_transfer import stylize
 from pipelines.text2image import generate
 from pipelines.verify import generate_verified
+from worlds.shapes import SHAPES_WORLD
 from worlds.shapes.requests import read_request
 from worlds.shapes.world import Obj, Scene, parse_sentence, render_pil
 from zoo.errors import BadInput, Cancelled, UnknownModel
@@ -41,14 +41,35 @@ def test_seeds_reproduce_images_exactly_whatever_the_batch(cache):
     assert np.abs(pixels(alone) - pixels(in_batch)).max() <= 1  # batched matmuls may round differently
 
 
+def stop_after_first_step(seen: list, stop: threading.Event):
+    """A progress callback that records each step and presses Stop once the first step is done."""
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        if done == 1:
+            stop.set()
+
+    return progress
+
+
 def test_progress_reports_every_step_and_cancel_stops(cache):
     seen = []
     generate(cache, CANONICAL, seed=1, steps=3, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(1, 3), (2, 3), (3, 3)]
-    stop = threading.Event()
-    stop.set()
+    # Stop pressed during the run, after step 1 of 8: no later step runs, and the run says it was cancelled
+    seen, stop = [], threading.Event()
     with pytest.raises(Cancelled):
-        generate(cache, CANONICAL, seed=1, cancel=stop)
+        generate(cache, CANONICAL, seed=1, steps=8, progress=stop_after_first_step(seen, stop), cancel=stop)
+    assert seen == [(1, 8)]
+
+
+def test_stylize_cancel_stops_during_the_run(cache):
+    picture = render_pil(Scene("white", "flat", (Obj("blue", "square", "large", "center"),)))
+    seen, stop = [], threading.Event()
+    with pytest.raises(Cancelled):
+        stylize(cache, picture, "outline style", seed=0, steps=8, progress=stop_after_first_step(seen, stop),
+                cancel=stop)
+    assert seen == [(1, 6)]  # strength 0.8 of 8 steps: 6 image-to-image steps were due, one ran
 
 
 def test_expansion_is_seeded_and_returns_text(cache):
