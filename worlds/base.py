@@ -1,7 +1,15 @@
 """The interface every synthetic world offers the pipelines."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class EditResult:
+    sentence: str  # the edited scene's canonical sentence
+    kind: str  # the kind of change: colour, shape, size, remove, background or style
+    region: Any  # bool array over the world's canvas (rows, columns): the pixels that must be redrawn
 
 
 class World(Protocol):
@@ -19,3 +27,11 @@ class World(Protocol):
 
     def fidelity(self, prompts: list[str], pictures: list[Any]) -> dict:
         """Per-attribute and whole-scene accuracy of pictures drawn for prompts."""
+
+    def read_picture(self, image: Any) -> str:
+        """The canonical sentence of what a picture shows. Raises ValueError, with a sentence for the
+        person, when the picture is not one of the world's scenes."""
+
+    def edit(self, sentence: str, instruction: str) -> EditResult:
+        """The scene `sentence` describes, edited as `instruction` asks. Raises ValueError, with one
+        sentence for the person, when the instruction cannot be carried out."""

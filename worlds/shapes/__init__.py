@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from worlds.base import EditResult
 from worlds.shapes.requests import Request, read_request
 from worlds.shapes.world import parse_sentence, sentence, with_style
 
@@ -30,6 +31,25 @@ class ShapesWorld:
             raise ValueError("In the shapes world the style is 'flat' (filled, solid) or 'outline' (outlined, line drawing).")
         scene = parse_sentence(canonical)
         return None if scene is None else sentence(with_style(scene, wanted))
+
+    def read_picture(self, image) -> str:
+        from worlds.shapes.scene_parser import parse_image
+
+        scene = parse_image(image)
+        try:
+            return sentence(scene.validate())
+        except ValueError:
+            raise ValueError("The picture does not read as a scene of the shapes world (one or two shapes "
+                             "on a plain background, one style).") from None
+
+    def edit(self, canonical: str, instruction: str) -> EditResult:
+        from worlds.shapes import edits
+
+        scene = parse_sentence(canonical)
+        if scene is None:
+            raise ValueError("Only a canonical sentence of the shapes world can be edited.")
+        change = edits.apply(scene, instruction)
+        return EditResult(sentence(change.scene.validate()), change.kind, edits.region(scene, change))
 
     def fidelity(self, prompts: list[str], pictures) -> dict:
         from worlds.shapes.scene_parser import parse_image
