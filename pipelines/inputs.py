@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import random
 import warnings
 from pathlib import Path
 
@@ -41,11 +42,28 @@ def number(value, name: str, low: float, high: float, integer: bool = False):
     return value
 
 
-def seed(value) -> int | None:
-    """None or -1 asks for a random seed."""
+MAX_SEED = 2**32 - 1  # the one seed range, everywhere: 0 to MAX_SEED
+
+
+def seed(value) -> int:
+    """The seed asked for; None, "" or -1 draws a random one."""
     if value is None or value == "" or value == -1:
-        return None
-    return number(value, "Seed", 0, 2**32 - 1, integer=True)
+        return random.randrange(MAX_SEED + 1)
+    return number(value, "Seed", 0, MAX_SEED, integer=True)
+
+
+def offset_seed(seed: int, offset: int) -> int:
+    """The seed of picture `offset` of a run, still inside the seed range."""
+    return (seed + offset) % (MAX_SEED + 1)
+
+
+def expander_choice(value) -> str:
+    """"auto" (the model's own expander where it needs one), "none", or a prompt-expansion model id."""
+    if value is None or value == "" or value == "auto":
+        return "auto"
+    if not isinstance(value, str):
+        raise BadInput("'Expand with' must be 'auto', 'none' or a prompt-expansion model id.")
+    return value
 
 
 def image(source) -> Image.Image:

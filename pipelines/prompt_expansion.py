@@ -6,11 +6,11 @@ request and seed give the same prompt.
 """
 from __future__ import annotations
 
-import random
 
 import torch
 
 from pipelines import inputs
+from pipelines.results import AUTO, NONE
 from worlds import world_for
 from zoo.cache import ModelCache
 
@@ -27,7 +27,6 @@ def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: i
     request = inputs.prompt(request)
     entry = cache.registry.pick(model_id, "prompt-expansion")
     seed = inputs.seed(seed)
-    seed = random.randrange(2**32) if seed is None else seed
     world = world_for(entry.world)
     with cache.use(entry.id) as lm:
         if world is None:
@@ -45,12 +44,16 @@ def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: i
 
 
 def expander_for(entry, request: str, expand_with: str | None) -> str | None:
-    """The expander asked for; or, for a model that only understands its world's canonical
-    sentences, its own expander whenever the request is not one."""
-    world = world_for(entry.world)
-    if expand_with is None and world is not None and entry.expander and not world.is_canonical(request):
-        return entry.expander
-    return expand_with
+    """The expander model to use, or None. "auto" (or None) means: for a model that only understands
+    its world's canonical sentences, its own expander whenever the request is not one; else none."""
+    choice = inputs.expander_choice(expand_with)
+    if choice == NONE:
+        return None
+    if choice == AUTO:
+        world = world_for(entry.world)
+        needs_one = world is not None and entry.expander and not world.is_canonical(request)
+        return entry.expander if needs_one else None
+    return choice
 
 
 def prompt_for(cache: ModelCache, entry, request: str, expand_with: str | None, seed: int) -> str:

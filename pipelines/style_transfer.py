@@ -6,28 +6,20 @@ sentence, so only its style is swapped and every object is named again.
 """
 from __future__ import annotations
 
-import random
+import math
 import threading
-from dataclasses import dataclass
 
 import torch
 from PIL import Image
 
 from pipelines import inputs
 from pipelines.captioning import caption_loaded
+from pipelines.results import Picture, Stylized, png_parameters
 from pipelines.text2image import Progress, settings, step_callback
 from worlds import world_for
 from zoo.cache import ModelCache
 from zoo.errors import BadInput, Cancelled
 from zoo.registry import ModelEntry
-
-
-@dataclass
-class Stylized:
-    image: Image.Image
-    used_prompt: str
-    caption: str | None
-    parameters: dict
 
 
 def target_prompt(cache: ModelCache, entry: ModelEntry, picture: Image.Image, style: str) -> tuple[str, str | None]:
@@ -65,7 +57,8 @@ def stylize(
     run = settings(entry, steps)
     strength = inputs.number(strength if strength is not None else entry.defaults.get("strength", 0.6), "Strength", 0.05, 1)
     seed = inputs.seed(seed)
-    seed = random.randrange(2**32) if seed is None else seed
+    # img2img runs int(steps * strength) steps: at least one, so low strengths still draw
+    run["steps"] = max(run["steps"], math.ceil(1 / strength + 1e-6))
     picture = picture.resize((run["width"], run["height"]), Image.LANCZOS)
     prompt, described = target_prompt(cache, entry, picture, style)
     with cache.use_img2img(entry.id) as pipe:
@@ -77,6 +70,5 @@ def stylize(
         sampler = type(pipe.scheduler).__name__.removesuffix("Scheduler")
     if cancel is not None and cancel.is_set():
         raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
-    params = {"prompt": prompt, "request": style, "seed": seed, "strength": strength, "model": entry.id,
-              "sampler": sampler, **run}
-    return Stylized(out.images[0], prompt, described, params)
+    params = png_parameters(prompt, style, entry.id, seed, sampler, run, strength=strength)
+    return Stylized(Picture(out.images[0], params), prompt, described)

@@ -1,16 +1,15 @@
 """Text to image: an optional language model rewrites the request, then a diffusion pipeline draws it."""
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
 from PIL import Image
 
 from pipelines import inputs
 from pipelines.prompt_expansion import prompt_for
+from pipelines.results import NONE, GenerateRequest, Generation, Picture, png_parameters
 from zoo.cache import ModelCache
 from zoo.errors import BadInput, Cancelled
 from zoo.registry import ModelEntry
@@ -20,27 +19,25 @@ MAX_STEPS = 150
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
 
 
-@dataclass
-class Generation:
-    images: list[Image.Image]
-    used_prompt: str
-    parameters: list[dict]  # one per image, ready for the PNG `parameters` chunk
-    extra: dict = field(default_factory=dict)
-
-
 def settings(entry: ModelEntry, steps=None, guidance=None, width=None, height=None) -> dict:
     """The run's settings: the entry's defaults, overridden by what was asked, all range-checked."""
     d = entry.defaults
     return {
         "steps": inputs.number(steps if steps is not None else d.get("steps", 25), "Steps", 1, MAX_STEPS, integer=True),
         "guidance": inputs.number(guidance if guidance is not None else d.get("guidance", 7.5), "Guidance", 0, 30),
-        "width": _side(width if width is not None else d.get("width", 512), "Width"),
-        "height": _side(height if height is not None else d.get("height", 512), "Height"),
+        "width": _side(width if width is not None else d.get("width", 512), "Width", entry),
+        "height": _side(height if height is not None else d.get("height", 512), "Height", entry),
     }
 
 
-def _side(value, name: str) -> int:
-    side = inputs.number(value, name, 64, 2048, integer=True)
+def side_range(entry: ModelEntry) -> tuple[int, int]:
+    """The picture sides the model draws well (registry defaults min_side / max_side)."""
+    return int(entry.defaults.get("min_side", 64)), int(entry.defaults.get("max_side", 2048))
+
+
+def _side(value, name: str, entry: ModelEntry) -> int:
+    low, high = side_range(entry)
+    side = inputs.number(value, f"{name} for {entry.id}", low, high, integer=True)
     if side % 8:
         raise BadInput(f"{name} must be a multiple of 8; got {side}.")
     return side
@@ -59,36 +56,43 @@ def step_callback(progress: Progress | None, cancel: threading.Event | None, tot
     return on_step_end
 
 
-def generate(
-    cache: ModelCache,
-    prompt: str,
-    negative_prompt: str = "",
-    model_id: str | None = None,
-    steps: int | None = None,
-    guidance: float | None = None,
-    width: int | None = None,
-    height: int | None = None,
-    seed: int | None = None,
-    num_images: int = 1,
-    expand_with: str | None = None,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
-) -> Generation:
-    request = inputs.prompt(prompt)
-    negative = inputs.prompt(negative_prompt, "negative prompt", allow_empty=True)
-    entry = cache.registry.pick(model_id, "text-to-image")
-    run = settings(entry, steps, guidance, width, height)
-    count = inputs.number(num_images, "Number of images", 1, MAX_IMAGES, integer=True)
-    seed = inputs.seed(seed)
-    seed = random.randrange(2**32 - MAX_IMAGES) if seed is None else seed
-    used = prompt_for(cache, entry, request, expand_with, seed)
-    images, sampler = draw(cache, entry, [used] * count, negative, run, [seed + i for i in range(count)], progress, cancel)
-    params = [
-        {"prompt": used, "negative_prompt": negative, "request": request if used != request else None,
-         "sampler": sampler, "seed": seed + i, "model": entry.id, **run}
-        for i in range(count)
-    ]
-    return Generation(images, used, params)
+def prepare(cache: ModelCache, job: GenerateRequest) -> tuple[str, str, ModelEntry, dict, int]:
+    """The checks every text-to-image run shares: (request, negative prompt, entry, settings, seed)."""
+    request = inputs.prompt(job.prompt)
+    negative = inputs.prompt(job.negative_prompt, "negative prompt", allow_empty=True)
+    entry = cache.registry.pick(job.model, "text-to-image")
+    run = settings(entry, job.steps, job.guidance, job.width, job.height)
+    return request, negative, entry, run, inputs.seed(job.seed)
+
+
+def run(cache: ModelCache, job: GenerateRequest, progress: Progress | None = None,
+        cancel: threading.Event | None = None) -> Generation:
+    """Plain generation, or verify-and-refine when the request asks for candidates."""
+    if job.verify:
+        from pipelines.verify import run_verified
+
+        return run_verified(cache, job, progress, cancel)
+    request, negative, entry, run, seed = prepare(cache, job)
+    count = inputs.number(job.num_images, "Number of images", 1, MAX_IMAGES, integer=True)
+    expander = NONE if job.draw_as_is else inputs.expander_choice(job.expand_with)
+    used = prompt_for(cache, entry, request, expander, seed)
+    seeds = [inputs.offset_seed(seed, i) for i in range(count)]
+    images, sampler = draw(cache, entry, [used] * count, negative, run, seeds, progress, cancel)
+    return Generation(
+        [Picture(image, png_parameters(used, request, entry.id, s, sampler, run, negative_prompt=negative))
+         for image, s in zip(images, seeds)],
+        used,
+    )
+
+
+def generate(cache: ModelCache, prompt: str, negative_prompt: str = "", model_id: str | None = None,
+             steps: int | None = None, guidance: float | None = None, width: int | None = None,
+             height: int | None = None, seed: int | None = None, num_images: int = 1, expand_with: str | None = None,
+             progress: Progress | None = None, cancel: threading.Event | None = None) -> Generation:
+    """Plain generation from keyword arguments (see GenerateRequest)."""
+    job = GenerateRequest(prompt, negative_prompt, model_id, inputs.expander_choice(expand_with), steps, guidance,
+                          width, height, seed, num_images)
+    return run(cache, job, progress, cancel)
 
 
 def draw(cache: ModelCache, entry: ModelEntry, prompts: list[str], negative: str, run: dict, seeds: list[int],

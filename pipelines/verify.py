@@ -7,14 +7,14 @@ reading of the request with the next seed. Either way each round uses new seeds.
 """
 from __future__ import annotations
 
-import random
 import threading
 
 from pipelines import inputs
 from pipelines.captioning import caption_loaded
 from pipelines.prompt_expansion import expand, expander_for
 from pipelines.scoring import scorer_for
-from pipelines.text2image import Generation, Progress, draw, settings
+from pipelines.results import GenerateRequest, Generation, Picture, Round, png_parameters
+from pipelines.text2image import Progress, draw, prepare
 from zoo.cache import ModelCache
 from zoo.errors import BadInput
 
@@ -26,58 +26,49 @@ REWRITE_REQUEST = (
 )
 
 
-def generate_verified(
-    cache: ModelCache,
-    prompt: str,
-    model_id: str | None = None,
-    seed: int | None = None,
-    candidates: int = 4,
-    rounds: int = 2,
-    expand_with: str | None = None,
-    steps: int | None = None,
-    guidance: float | None = None,
-    negative_prompt: str = "",
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
-) -> Generation:
-    request = inputs.prompt(prompt)
-    negative = inputs.prompt(negative_prompt, "negative prompt", allow_empty=True)
-    entry = cache.registry.pick(model_id, "text-to-image")
+def generate_verified(cache: ModelCache, prompt: str, model_id: str | None = None, seed: int | None = None,
+                      candidates: int = 4, rounds: int = 2, expand_with: str | None = None, steps: int | None = None,
+                      guidance: float | None = None, negative_prompt: str = "", progress: Progress | None = None,
+                      cancel: threading.Event | None = None) -> Generation:
+    """Verify and refine from keyword arguments (see GenerateRequest)."""
+    job = GenerateRequest(prompt, negative_prompt, model_id, inputs.expander_choice(expand_with), steps, guidance,
+                          seed=seed, verify=candidates, rounds=rounds)
+    return run_verified(cache, job, progress, cancel)
+
+
+def run_verified(cache: ModelCache, job: GenerateRequest, progress: Progress | None = None,
+                 cancel: threading.Event | None = None) -> Generation:
+    request, negative, entry, run, seed = prepare(cache, job)
     if not entry.captioner:
         raise BadInput(f"'{entry.id}' has no captioner in the registry, so its pictures cannot be checked.")
-    count = inputs.number(candidates, "Candidates", 1, MAX_CANDIDATES, integer=True)
-    rounds = inputs.number(rounds, "Rounds", 1, MAX_ROUNDS, integer=True)
-    run = settings(entry, steps, guidance)
-    seed = inputs.seed(seed)
-    seed = random.randrange(2**31) if seed is None else seed
+    if job.num_images != 1:
+        raise BadInput("Verify and refine shows every candidate, best first: leave Number of images at 1.")
+    count = inputs.number(job.verify, "Candidates", 1, MAX_CANDIDATES, integer=True)
+    rounds = inputs.number(job.rounds, "Rounds", 1, MAX_ROUNDS, integer=True)
     captioner = cache.registry.get(entry.captioner)
     score = scorer_for(cache, entry)
-
-    expand_with = expander_for(entry, request, expand_with)
-    used = expand(cache, request, expand_with, seed) if expand_with else request
-    pool, history = [], []  # pool: (score, image, caption, params)
+    expander = None if job.draw_as_is else expander_for(entry, request, job.expand_with)
+    used = expand(cache, request, expander, seed) if expander else request
+    pool: list[Picture] = []
+    history: list[Round] = []
     for round_index in range(rounds):
-        seeds = [seed + round_index * MAX_CANDIDATES + i for i in range(count)]
+        seeds = [inputs.offset_seed(seed, round_index * MAX_CANDIDATES + i) for i in range(count)]
         report = None
         if progress:
-            report = lambda done, total, r=round_index: progress(r * total + done, rounds * total)  # noqa: E731
+            report = lambda done, total, r=round_index: progress(r * total + done, rounds * total)
         images, sampler = draw(cache, entry, [used] * count, negative, run, seeds, report, cancel)
         with cache.use(captioner.id) as vlm:
             captions = caption_loaded(vlm, images, int(captioner.defaults.get("max_new_tokens", 40)))
         scores = score(request, images, captions)
         for image, text, value, s in zip(images, captions, scores, seeds):
-            params = {"prompt": used, "negative_prompt": negative, "request": request, "sampler": sampler,
-                      "seed": s, "model": entry.id, **run}
-            pool.append((value, image, text, params))
-        history.append({"prompt": used, "seeds": seeds, "captions": captions, "scores": scores})
+            params = png_parameters(used, request, entry.id, s, sampler, run, negative_prompt=negative)
+            pool.append(Picture(image, params, caption=text, score=value))
+        history.append(Round(used, seeds, captions, scores))
         if max(scores) >= 1.0 or round_index + 1 == rounds:
             break
-        used = rewrite(cache, expand_with, request, used, captions, seed + round_index + 1)
-    pool.sort(key=lambda item: -item[0])  # stable: among equals the earlier candidate stays first
-    return Generation(
-        images=[p[1] for p in pool], used_prompt=pool[0][3]["prompt"], parameters=[p[3] for p in pool],
-        extra={"captions": [p[2] for p in pool], "scores": [p[0] for p in pool], "rounds": history},
-    )
+        used = rewrite(cache, expander, request, used, captions, inputs.offset_seed(seed, round_index + 1))
+    pool.sort(key=lambda p: -(p.score or 0.0))  # stable: among equals the earlier candidate stays first
+    return Generation(pool, pool[0].parameters["prompt"], history)
 
 
 def rewrite(cache: ModelCache, expander_id: str | None, request: str, used: str, captions: list[str], seed: int) -> str:

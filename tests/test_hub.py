@@ -146,6 +146,6 @@ def test_clip_scoring_and_verify_on_hub_models(zoo):
     assert score is not scorer_for(cache, registry.get("starter/shapes-diffusion"))
     result = generate_verified(cache, "a tree", "stabilityai/sd-turbo", seed=0, candidates=2, rounds=2,
                                expand_with="Qwen/Qwen2.5-0.5B-Instruct", steps=1)
-    assert len(result.images) == len(result.extra["scores"]) >= 2
-    if len(result.extra["rounds"]) == 2:  # the chat model rewrote the prompt from the captions of the misses
-        assert result.extra["rounds"][1]["prompt"] != "" and result.extra["rounds"][0]["captions"]
+    assert len(result.images) == len(result.checks()["scores"]) >= 2
+    if len(result.checks()["rounds"]) == 2:  # the chat model rewrote the prompt from the captions of the misses
+        assert result.checks()["rounds"][1]["prompt"] != "" and result.checks()["rounds"][0]["captions"]
