@@ -1,0 +1,44 @@
+"""Where the models run. The UI and the API call a backend; the default runs every pipeline in this
+process on one ModelCache. Another backend (serving/ray_backend.py) offers the same methods."""
+from __future__ import annotations
+
+import threading
+from typing import Protocol
+
+from pipelines import captioning, prompt_expansion, style_transfer, text2image
+from pipelines.results import GenerateRequest, Generation, Stylized
+from pipelines.text2image import Progress
+from zoo.cache import ModelCache
+
+
+class Backend(Protocol):
+    def generate(self, job: GenerateRequest, progress: Progress | None = None,
+                 cancel: threading.Event | None = None) -> Generation: ...
+
+    def stylize(self, image, style: str, model_id: str | None = None, strength: float | None = None,
+                seed: int | None = None, progress: Progress | None = None,
+                cancel: threading.Event | None = None) -> Stylized: ...
+
+    def caption(self, pictures: list, model_id: str | None = None) -> list[str]: ...
+
+    def expand(self, request: str, model_id: str | None = None, seed: int | None = None) -> str: ...
+
+
+class LocalBackend:
+    """Every pipeline in this process, on one memory-budgeted ModelCache."""
+
+    def __init__(self, cache: ModelCache):
+        self.cache = cache
+
+    def generate(self, job, progress=None, cancel=None) -> Generation:
+        return text2image.run(self.cache, job, progress, cancel)
+
+    def stylize(self, image, style, model_id=None, strength=None, seed=None, progress=None, cancel=None) -> Stylized:
+        return style_transfer.stylize(self.cache, image, style, model_id=model_id, strength=strength, seed=seed,
+                                      progress=progress, cancel=cancel)
+
+    def caption(self, pictures, model_id=None) -> list[str]:
+        return captioning.caption(self.cache, pictures, model_id=model_id)
+
+    def expand(self, request, model_id=None, seed=None) -> str:
+        return prompt_expansion.expand(self.cache, request, model_id, seed)
