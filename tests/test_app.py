@@ -15,9 +15,11 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-import app
+import ui
 from pipelines import inputs, text2image
 from pipelines.metadata import read_png
+from ui.jobs import GENERIC_ERROR, guarded
+from ui.studio import Studio
 from zoo.errors import AtelierError, BadInput
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -34,10 +36,10 @@ def free_port() -> int:
 @contextmanager
 def running_app(cache):
     """The app of `cache`, served in a background thread on a free loopback port; yields its URL."""
-    demo = app.build_app(cache)
+    demo = ui.build_app(Studio(cache))
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-                allowed_paths=[str(app.ASSETS)])
+                **ui.launch_options(demo))
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -205,28 +207,18 @@ def test_a_decompression_bomb(client, tmp_path):
     still_serves(client)
 
 
-def test_a_server_path_that_was_not_uploaded_is_refused(app_url):
-    """A raw request naming a file on the server, not one it received: Gradio refuses it before Atelier runs."""
-    import httpx
-
-    call = f"{app_url}gradio_api/call/caption"
-    sent = httpx.post(call, json={"data": [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, None, None]})
-    answer = httpx.get(f"{call}/{sent.json()['event_id']}", timeout=60).text
-    assert answer.startswith("event: error") and "root:" not in answer
-
-
 def test_unexpected_errors_become_one_generic_sentence():
-    @app.guarded
+    @guarded
     def broken():
         raise RuntimeError("/secret/path/in/a/traceback")
 
-    @app.guarded
+    @guarded
     def refused():
         raise BadInput("That is not allowed.")
 
     with pytest.raises(gr.Error) as e:
         broken()
-    assert e.value.message == app.GENERIC_ERROR
+    assert e.value.message == GENERIC_ERROR
     with pytest.raises(gr.Error) as e:
         refused()
     assert e.value.message == "That is not allowed."

@@ -7,6 +7,7 @@ time on it. Least recently used models are unloaded, and their memory freed, to 
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import threading
 import time
@@ -20,6 +21,8 @@ import torch
 from zoo import hub
 from zoo.errors import BrokenCheckpoint, OutOfMemory
 from zoo.registry import ModelEntry, Registry
+
+log = logging.getLogger("atelier.zoo")
 
 
 @dataclass
@@ -42,7 +45,7 @@ class _Slot:
     load_lock: threading.Lock = field(default_factory=threading.Lock)
     run_lock: threading.RLock = field(default_factory=threading.RLock)
     users: int = 0
-    img2img: Any = None
+    forms: dict[str, Any] = field(default_factory=dict)  # image-to-image, inpainting: from_pipe, same weights
 
 
 def pick_device() -> str:
@@ -103,15 +106,29 @@ class ModelCache:
     @contextmanager
     def use_img2img(self, model_id: str):
         """The image-to-image form of a text-to-image model, sharing its weights (from_pipe)."""
+        with self._use_form(model_id, "AutoPipelineForImage2Image") as pipe:
+            yield pipe
+
+    @contextmanager
+    def use_inpaint(self, model_id: str):
+        """The inpainting form of a text-to-image model, sharing its weights (from_pipe). With a
+        4-channel UNet, diffusers keeps the latents outside the mask by blending them at every step."""
+        with self._use_form(model_id, "AutoPipelineForInpainting") as pipe:
+            yield pipe
+
+    @contextmanager
+    def _use_form(self, model_id: str, auto_class: str):
+        """Another form of a loaded text-to-image pipeline, built once by from_pipe and held for one job."""
         slot = self._acquire(model_id)
         try:
             with slot.run_lock:
-                if slot.img2img is None:
-                    from diffusers import AutoPipelineForImage2Image
+                if auto_class not in slot.forms:
+                    import diffusers
 
-                    slot.img2img = AutoPipelineForImage2Image.from_pipe(slot.value)
-                    slot.img2img.set_progress_bar_config(disable=True)
-                yield slot.img2img
+                    form = getattr(diffusers, auto_class).from_pipe(slot.value)
+                    form.set_progress_bar_config(disable=True)
+                    slot.forms[auto_class] = form
+                yield slot.forms[auto_class]
         finally:
             with self._lock:
                 slot.users -= 1
@@ -184,7 +201,8 @@ class ModelCache:
 
     def _drop(self, model_id: str) -> None:
         slot = self._slots.pop(model_id)
-        slot.value = slot.img2img = None
+        slot.value = None
+        slot.forms.clear()
         slot.bytes = 0
 
     def _free_memory(self) -> None:
@@ -198,11 +216,12 @@ class ModelCache:
         started = time.perf_counter()
         try:
             value = _build(entry, folder, dtype)
-        except (OSError, ValueError, RuntimeError, KeyError, EnvironmentError) as e:
-            raise BrokenCheckpoint(
-                f"'{entry.id}' is on disk but does not load ({type(e).__name__}: {str(e).splitlines()[0][:160]}); "
-                "delete its folder in the cache and download it again."
-            ) from e
+        except torch.OutOfMemoryError:
+            raise
+        except Exception as e:  # truncated or corrupt safetensors, bad JSON, wrong shapes, missing files...
+            log.warning("%s does not load: %s: %s", entry.id, type(e).__name__, e)  # the details stay in the log
+            fix = "train it again (see its model card)" if entry.is_local else "delete it from the cache and download it again"
+            raise BrokenCheckpoint(f"'{entry.id}' is on disk but does not load: its files are damaged; {fix}.") from e
         over_budget = self._estimate(entry) > self.budget_bytes
         if over_budget and self.device == "cuda" and hasattr(value, "enable_model_cpu_offload"):
             value.enable_model_cpu_offload()  # weights wait in system memory, each part visits the GPU in turn

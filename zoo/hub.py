@@ -44,7 +44,7 @@ def resolve(entry: ModelEntry, download: bool = True) -> Path:
     if entry.is_local:
         if not entry.path.is_dir() or not any(entry.path.rglob("*.safetensors")):
             raise ModelUnavailable(
-                f"The starter model '{entry.id}' has no checkpoint in {entry.path}; train it with "
+                f"The starter model '{entry.id}' has no checkpoint on this machine; train it with "
                 f"`python -m training {entry.id.split('-')[-1]}`."
             )
         return entry.path

@@ -1,0 +1,199 @@
+"""Safe for strangers: every path a request names is refused unless this app received it as an upload
+(with one sentence, whether or not the file exists), Gradio's own refusals arrive as sentences, a REST
+caller may send only the first values, broken checkpoints get the clear sentence, and a crowd is served."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from pipelines.prompt_expansion import expand
+from tests.test_app import running_app
+from ui.files import NOT_UPLOADED, upload_folder, uploaded_picture
+from ui.guard import TOO_MANY
+from zoo.cache import ModelCache
+from zoo.errors import BadInput, BrokenCheckpoint
+from zoo.registry import load_registry
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+PICTURE = ASSETS / "two-shapes.png"
+FILE_DATA = {"meta": {"_type": "gradio.FileData"}}
+PROMPTER = "starter/shapes-prompter"
+
+
+@pytest.fixture(scope="module")
+def app_url(cache):
+    with running_app(cache) as url:
+        yield url
+
+
+def call(app_url: str, api_name: str, data, timeout: float = 60) -> tuple[int, str]:
+    """A raw REST call as curl makes it: (status of the POST, what the event stream or the refusal says)."""
+    sent = httpx.post(f"{app_url}gradio_api/call/{api_name}", json={"data": data}, timeout=timeout)
+    if sent.status_code != 200:
+        return sent.status_code, sent.text
+    return 200, httpx.get(f"{app_url}gradio_api/call/{api_name}/{sent.json()['event_id']}", timeout=timeout).text
+
+
+@pytest.fixture
+def secret_picture(tmp_path) -> Path:
+    """A real picture on the server, outside the upload folder: no request may read it."""
+    path = tmp_path / "secret.png"
+    shutil.copy(PICTURE, path)
+    return path
+
+
+def tricks(secret: Path) -> list:
+    inside = upload_folder()
+    link = inside / "atelier-test-link.png"
+    if not link.is_symlink():
+        inside.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(secret)
+    return [
+        {"path": str(secret)}, {"path": str(secret), **FILE_DATA}, str(secret), [str(secret)],
+        {"path": "/etc/passwd", **FILE_DATA}, {"path": "/no/such/file.png", **FILE_DATA}, {"path": "/no/such/file.png"},
+        {"path": f"{inside}/../../{str(secret).lstrip('/')}", **FILE_DATA}, {"path": str(link), **FILE_DATA},
+        {"path": str(inside), **FILE_DATA}, {"url": "http://127.0.0.1:1/x.png", **FILE_DATA}, {"path": "\0"}, 42,
+        {"path": "file:///etc/passwd"}, {"path": "%2e%2e/%2e%2e/etc/passwd"},
+    ]
+
+
+def test_uploaded_picture_accepts_only_regular_files_inside_the_upload_folder(secret_picture):
+    for trick in tricks(secret_picture):
+        with pytest.raises(BadInput) as refused:
+            uploaded_picture(trick)
+        assert str(refused.value) == NOT_UPLOADED, trick
+    inside = upload_folder() / "atelier-test" / "ok.png"
+    inside.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PICTURE, inside)
+    assert uploaded_picture({"path": str(inside)}) == str(inside.resolve())
+
+
+@pytest.mark.parametrize("api_name, slot", [("caption", 0), ("caption", 1), ("stylize", 0)])
+def test_no_request_reads_a_server_file_or_learns_whether_it_exists(app_url, secret_picture, api_name, slot):
+    answers = set()
+    for trick in tricks(secret_picture):
+        value = [trick] if slot == 1 and not isinstance(trick, list) else trick
+        data = [None, value] if slot == 1 else [value, "outline style"][: 2 if api_name == "stylize" else 1]
+        status, answer = call(app_url, api_name, data)
+        assert status == 422, (trick, answer)
+        assert json.loads(answer)["detail"][0]["message"] == NOT_UPLOADED
+        answers.add(json.loads(answer)["detail"][0]["message"])
+    assert answers == {NOT_UPLOADED}  # one sentence for existing, missing, linked and non-file paths alike
+
+
+def test_gradio_client_sees_the_refusal_as_a_sentence(app_url, secret_picture):
+    client = Client(app_url, verbose=False)
+    with pytest.raises(Exception) as refused:  # a ValidationError from gradio_client
+        client.predict({"path": str(secret_picture)}, api_name="/caption")
+    assert NOT_UPLOADED in str(refused.value)
+    caption, _ = client.predict(handle_file(PICTURE), api_name="/caption")  # an upload still works
+    assert caption.startswith("a large red circle on the left")
+
+
+@pytest.mark.parametrize("api_name, first", [("generate", "big red ball on the left"), ("expand", "tiny blue box")])
+def test_a_rest_call_with_only_the_request_runs_with_the_defaults(app_url, api_name, first):
+    status, answer = call(app_url, api_name, [first])
+    assert status == 200 and answer.startswith("event: complete"), answer
+
+
+def test_every_error_event_carries_a_sentence(app_url):
+    for api_name, data in [("generate", []), ("generate", ["x", None, None, None, None, None, None, 4096]),
+                           ("generate", ["x", None, "../../etc"]), ("caption", [None]), ("expand", [""])]:
+        status, answer = call(app_url, api_name, data)
+        assert status == 200 and answer.startswith("event: error"), answer
+        message = json.loads(answer.split("data:", 1)[1])["error"]
+        assert message and message.endswith(".") and "Traceback" not in message, message
+    status, answer = call(app_url, "generate", "not a list")
+    assert status == 422
+
+
+def test_the_lowest_strength_still_draws(app_url):
+    client = Client(app_url, verbose=False)
+    picture, used, _, _ = client.predict(handle_file(PICTURE), "flat style", strength=0.05, seed=1,
+                                         api_name="/stylize")
+    assert Path(picture).is_file() and used.endswith("flat style")
+
+
+def test_verify_refuses_settings_it_cannot_honour(app_url):
+    client = Client(app_url, verbose=False)
+    with pytest.raises(AppError, match="Number of images"):
+        client.predict("big red ball", num_images=3, verify_and_refine=True, api_name="/generate")
+
+
+def test_one_session_cannot_fill_the_queue(app_url):
+    """Joins sent under one session hash: past the per-session limit the next is refused with a sentence."""
+    with httpx.Client(base_url=app_url, timeout=30) as http:
+        fn_index = next(i for i, d in enumerate(http.get("config").json()["dependencies"])
+                        if d.get("api_name") == "generate")
+        body = {"data": ["big red ball", None, None, None, None, 8, None, None, None, None, None, True, 8, 5, None],
+                "fn_index": fn_index, "session_hash": "one-greedy-session", "trigger_id": None}
+        answers = [http.post("gradio_api/queue/join", json=body) for _ in range(8)]
+        http.post("gradio_api/cancel", json={"session_hash": "one-greedy-session", "fn_index": fn_index,
+                                             "event_id": answers[0].json().get("event_id")})
+    refused = [a for a in answers if a.status_code == 503]
+    assert refused and all(a.json()["detail"] == TOO_MANY.format(n=4) for a in refused)
+    assert sum(a.status_code == 200 for a in answers) == 4
+
+
+def test_a_crowd_is_answered_in_full(app_url):
+    """20 clients at once, each asking /expand, /caption and /generate: every request answered."""
+    def one_client(i: int) -> list[str]:
+        client = Client(app_url, verbose=False)
+        jobs = [client.submit(f"tiny blue box {i}", api_name="/expand"),
+                client.submit(handle_file(PICTURE), api_name="/caption"),
+                client.submit("big red ball on the left", seed=i, api_name="/generate")]
+        return [type(job.result(timeout=240)).__name__ for job in jobs]
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(one_client, range(20)))
+    assert sum(len(r) for r in results) == 60
+
+
+# ------------------------------------------------------------------ broken checkpoints
+
+def corruptions() -> dict:
+    def truncate(folder):
+        weights = folder / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+
+    def bad_header(folder):
+        weights = folder / "model.safetensors"
+        data = bytearray(weights.read_bytes())
+        data[8:40] = b"{ this is not a json header !!!"
+        weights.write_bytes(bytes(data))
+
+    def wrong_shapes(folder):
+        config = json.loads((folder / "config.json").read_text())
+        config["n_embd"] *= 2
+        (folder / "config.json").write_text(json.dumps(config))
+
+    def missing_file(folder):
+        os.remove(folder / "tokenizer.json")
+
+    def invalid_json(folder):
+        (folder / "config.json").write_text("{ not json")
+
+    return {"truncated": truncate, "corrupted header": bad_header, "wrong tensor shapes": wrong_shapes,
+            "missing file": missing_file, "invalid JSON": invalid_json}
+
+
+@pytest.mark.parametrize("kind", list(corruptions()))
+def test_any_broken_checkpoint_gets_the_clear_sentence_and_the_rest_serves(tmp_path, registry_path, kind):
+    folder = tmp_path / "zoo"
+    shutil.copytree(registry_path.parent / "starter", folder / "starter")
+    (folder / "registry.toml").write_text(registry_path.read_text())
+    corruptions()[kind](folder / "starter" / "shapes-prompter")
+    cache = ModelCache(load_registry(folder / "registry.toml"), device="cpu", budget_gb=4)
+    with pytest.raises(BrokenCheckpoint) as refused:
+        expand(cache, "big red ball", PROMPTER, seed=1)
+    message = str(refused.value)
+    assert "does not load" in message and str(tmp_path) not in message and "\n" not in message
+    assert cache.get("starter/shapes-captioner") is not None  # the other models keep serving

@@ -1,0 +1,48 @@
+"""The Gradio Blocks UI over pipelines/: one module per tab, handlers as plain functions of a Studio."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+from starlette.middleware import Middleware
+
+from ui import caption, generate, style, zoo_tab
+from ui.guard import RequestGuard
+from ui.studio import Studio
+
+GPU = "gpu"  # the concurrency group of every event that runs a model
+CSS = ".pixelated img { image-rendering: pixelated; }"  # a 64 x 64 picture scaled up without smoothing
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    queue_size: int = 256  # jobs waiting at most; past it a sentence says to retry
+    per_session: int = 4  # jobs one browser session may have waiting or running
+    max_file_size: str = "20mb"  # per upload
+
+
+def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> gr.Blocks:
+    studio = studio if isinstance(studio, Studio) else Studio(studio)  # a bare ModelCache works too
+    queue_options = dict(concurrency_id=GPU, concurrency_limit=1, preprocess=False)
+    with gr.Blocks(title="Atelier", analytics_enabled=False, delete_cache=(3600, 24 * 3600)) as demo:
+        gr.Markdown("# Atelier\nLanguage-guided picture making with a model zoo that works offline.")
+        with gr.Tab("Generate", id="generate"):
+            generate.build(studio, queue_options)
+        with gr.Tab("Style transfer", id="style"):
+            style.build(studio, queue_options)
+        with gr.Tab("Caption", id="caption"):
+            caption.build(studio, queue_options)
+        with gr.Tab("Zoo", id="zoo") as tab:
+            zoo_tab.build(studio, queue_options, tab)
+    demo.queue(max_size=limits.queue_size, default_concurrency_limit=1)
+    demo.atelier_limits = limits  # type: ignore[attr-defined]
+    return demo
+
+
+def launch_options(demo: gr.Blocks, auth: tuple[str, str] | None = None) -> dict:
+    """What launch() needs besides host and port: the request guard, upload limits, readable errors."""
+    limits: ServeLimits = getattr(demo, "atelier_limits", ServeLimits())
+    return dict(
+        allowed_paths=[str(style.ASSETS)], show_error=True, css=CSS, max_file_size=limits.max_file_size, auth=auth,
+        app_kwargs={"middleware": [Middleware(RequestGuard, blocks=demo, per_session=limits.per_session)]},
+    )

@@ -1,0 +1,36 @@
+"""The Caption tab: one picture or several, described by a captioning model."""
+from __future__ import annotations
+
+import gradio as gr
+
+from ui.files import display_name, uploaded_picture, uploaded_pictures
+from ui.jobs import handler
+from ui.studio import Studio
+from ui.style import example_files
+
+
+def caption(studio: Studio, image, images=None, model=None, progress=gr.Progress()):
+    """Describes one picture (`image`) and/or several (`images`) with a captioning model."""
+    first = [uploaded_picture(image)] if image is not None else []
+    rest = uploaded_pictures(images)
+    progress(0, desc="describing")
+    texts = studio.backend.caption(first + rest, model_id=model or None)
+    names = [display_name(f) for f in images or []]
+    return (texts[0] if first else ""), [[n, t] for n, t in zip(names, texts[len(first):])]
+
+
+def build(studio: Studio, queue_options: dict) -> None:
+    entry = studio.default("captioning")
+    with gr.Row():
+        with gr.Column():
+            image = gr.Image(label="Picture", type="filepath", sources=["upload", "clipboard"])
+            files = gr.File(label="Or several pictures", file_count="multiple", file_types=["image"])
+            model = gr.Dropdown(studio.choices("captioning"), value=entry.id if entry else None, label="Model")
+            button = gr.Button("Caption", variant="primary")
+            if examples := example_files():
+                gr.Examples([[path] for path, _ in examples], inputs=[image], label="Example pictures")
+        with gr.Column():
+            text = gr.Textbox(label="Caption", interactive=False)
+            table = gr.Dataframe(headers=["file", "caption"], label="Captions", interactive=False, wrap=True)
+    button.click(handler(caption, studio, gpu_seconds=30), inputs=[image, files, model], outputs=[text, table],
+                 api_name="caption", **queue_options)

@@ -1,0 +1,144 @@
+"""The Generate tab: a request, the prompt the model draws, the pictures."""
+from __future__ import annotations
+
+import gradio as gr
+
+from pipelines import inputs, text2image, verify
+from pipelines.results import AUTO, NONE, GenerateRequest, Generation
+from ui.jobs import handler
+from ui.studio import Studio
+from zoo.errors import BadInput
+
+EXAMPLE_PROMPTS = [
+    "big red ball on the left",
+    "an outlined tiny blue box up top on a dark background",
+    "two shapes: a green triangle to the left and a violet plus to the right",
+]
+
+
+def generate(studio: Studio, prompt, negative_prompt=None, model=None, expand_with=None, rewritten_prompt=None,
+             steps=None, guidance=None, width=None, height=None, seed=None, num_images=None, verify_and_refine=None,
+             candidates=None, rounds=None, embed_parameters=None, request: gr.Request = None,
+             progress=gr.Progress()):
+    """Draws pictures for a request. `rewritten_prompt`, when given, is drawn as it is (no expansion);
+    otherwise `expand_with` ("auto", "none" or a prompt-expansion model id) rewrites `prompt` first.
+    With `verify_and_refine`, `candidates` pictures per round are captioned and scored, best first."""
+    written = " ".join(str(rewritten_prompt or "").split())
+    job = GenerateRequest(
+        prompt=written or prompt, negative_prompt=negative_prompt or "", model=model or None,
+        expand_with=inputs.expander_choice(expand_with), steps=steps, guidance=guidance, width=width, height=height,
+        seed=seed, num_images=1 if num_images is None else num_images,
+        verify=(4 if candidates is None else candidates) if _flag(verify_and_refine) else None,
+        rounds=2 if rounds is None else rounds, draw_as_is=bool(written),
+    )
+    progress(0, desc="loading models and rewriting the request")
+    with studio.runs.start(request, "generate", progress, "drawing") as run:
+        result = studio.backend.generate(job, run.progress, run.cancel)
+    return shown(studio, result, _flag(embed_parameters, studio.embed_parameters), request_text=prompt)
+
+
+def shown(studio: Studio, result: Generation, embed: bool, request_text=None):
+    """The outputs of /generate: gallery, prompt used, parameters, PNG files (each picture written once)."""
+    files = studio.downloads.save(result.images, result.parameters, embed)
+    if result.rounds:
+        labels = [f"score {p.score:.2f} — {p.caption}" for p in result.pictures]
+    else:
+        labels = [f"seed {p.parameters['seed']}" for p in result.pictures]
+    details = {"prompt used": result.used_prompt, "pictures": result.parameters, **result.checks()}
+    return list(zip(files, labels)), result.used_prompt, details, files
+
+
+def _flag(value, default: bool = False) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool | int) or value not in (0, 1):
+        raise BadInput("Switches take true or false.")
+    return bool(value)
+
+
+def expand(studio: Studio, prompt, expand_with=None, seed=None, progress=gr.Progress()):
+    """Rewrites a request into a prompt with a prompt-expansion model (default: the starter prompter)."""
+    choice = inputs.expander_choice(expand_with)
+    if choice == NONE:
+        raise BadInput("Pick a prompt-expansion model in 'Expand with' to rewrite the request.")
+    progress(0, desc="rewriting the request")
+    return studio.backend.expand(prompt, None if choice == AUTO else choice, seed)
+
+
+def defaults_for(studio: Studio, model):
+    """The selected model's recommended settings, size range and own prompt expander."""
+    entry = studio.registry.entries.get(model) if isinstance(model, str) else None
+    if entry is None or entry.task != "text-to-image":
+        return [gr.update()] * 5
+    run = text2image.settings(entry)
+    low, high = text2image.side_range(entry)
+    return (run["steps"], run["guidance"], gr.update(value=run["width"], minimum=low, maximum=high),
+            gr.update(value=run["height"], minimum=low, maximum=high), entry.expander or AUTO)
+
+
+def stop(studio: Studio, request: gr.Request):
+    if studio.runs.stop(request, "generate"):
+        gr.Info("Stopping after the current step.")
+
+
+def build(studio: Studio, queue_options: dict) -> None:
+    """The tab's layout and events, inside the app's gr.Blocks."""
+    entry = studio.default("text-to-image")
+    run0 = text2image.settings(entry) if entry else {"steps": 25, "guidance": 7.5, "width": 512, "height": 512}
+    low, high = text2image.side_range(entry) if entry else (64, 2048)
+    expanders = [AUTO, NONE] + studio.choices("prompt-expansion")
+    with gr.Row():
+        with gr.Column(scale=2):
+            with gr.Row(equal_height=True):
+                prompt = gr.Textbox(label="Request", placeholder=EXAMPLE_PROMPTS[0], lines=2, max_lines=6,
+                                    elem_id="request", scale=4)
+                with gr.Column(scale=1, min_width=110):
+                    generate_button = gr.Button("Generate", variant="primary", elem_id="generate-button")
+                    stop_button = gr.Button("Stop", variant="stop", size="sm")
+            rewritten = gr.Textbox(label="Prompt used", lines=2, max_lines=6, elem_id="rewritten",
+                                   info="Edit it and press Generate to draw exactly this text.")
+            gr.Examples([[p] for p in EXAMPLE_PROMPTS], inputs=[prompt], label="Example requests")
+            with gr.Accordion("Settings", open=False):
+                with gr.Row(equal_height=True):
+                    expand_with = gr.Dropdown(expanders, value=(entry.expander if entry else None) or AUTO,
+                                              label="Expand with", scale=4)
+                    rewrite_button = gr.Button("Rewrite", scale=1, min_width=90, size="md")
+                negative = gr.Textbox(label="Negative prompt", placeholder="what to keep out")
+                model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label="Model")
+                with gr.Row():
+                    steps = gr.Slider(1, text2image.MAX_STEPS, value=run0["steps"], step=1, label="Steps")
+                    guidance = gr.Slider(0, 30, value=run0["guidance"], step=0.5, label="Guidance")
+                with gr.Row():
+                    width = gr.Slider(low, high, value=run0["width"], step=8, label="Width")
+                    height = gr.Slider(low, high, value=run0["height"], step=8, label="Height")
+                with gr.Row():
+                    seed = gr.Number(-1, precision=0, label="Seed (-1: random)", minimum=-1, maximum=inputs.MAX_SEED)
+                    num_images = gr.Slider(1, text2image.MAX_IMAGES, value=1, step=1, label="Number of images")
+                embed = gr.Checkbox(studio.embed_parameters, label="Write the prompt and settings into the PNGs")
+                verify_box = gr.Checkbox(False, label="Verify and refine (caption every candidate, keep the best, "
+                                                      "rewrite the prompt when none matches)")
+                with gr.Row():
+                    candidates = gr.Slider(1, verify.MAX_CANDIDATES, value=4, step=1, label="Candidates (N)")
+                    rounds = gr.Slider(1, verify.MAX_ROUNDS, value=2, step=1, label="Rounds (R)")
+        with gr.Column(scale=3):
+            gallery = gr.Gallery(label="Pictures", format="png", columns=2, height="auto", preview=True,
+                                 object_fit="contain", elem_id="gallery", elem_classes=["pixelated"])
+            parameters = gr.JSON(label="Parameters", open=False)
+            pngs = gr.File(label="PNG files", file_count="multiple")
+
+    generating = gr.on(
+        [generate_button.click, prompt.submit], handler(generate, studio, gpu_seconds=120),
+        inputs=[prompt, negative, model, expand_with, rewritten, steps, guidance, width, height, seed, num_images,
+                verify_box, candidates, rounds, embed],
+        outputs=[gallery, rewritten, parameters, pngs], api_name="generate", **queue_options)
+    # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
+    stop_button.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, api_visibility="private")
+    rewrite_button.click(handler(expand, studio, gpu_seconds=30), inputs=[prompt, expand_with, seed], outputs=[rewritten],
+                         api_name="expand", **queue_options)
+    # a new request makes the prompt shown stale: clear it in the browser, no server round trip
+    prompt.input(None, outputs=[rewritten], js="() => ''", api_visibility="private", queue=False)
+    model.change(handler(defaults_for, studio), inputs=[model],
+                 outputs=[steps, guidance, width, height, expand_with], api_visibility="private", queue=False)
+    # verify and refine shows every candidate: one picture per request
+    verify_box.change(lambda on: gr.update(value=1, interactive=not on), inputs=[verify_box], outputs=[num_images],
+                      api_visibility="private", queue=False)

@@ -1,0 +1,139 @@
+"""How a handler runs a model job: errors become one sentence, progress reaches the page, Stop stops it."""
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import gradio as gr
+
+from zoo.errors import AtelierError
+
+GENERIC_ERROR = "Something went wrong on the server (it has been logged); try again, or pick another model."
+log = logging.getLogger("atelier")
+
+
+def on_zero_gpu_space() -> bool:
+    """On a Hugging Face Space with the `spaces` package: GPU work runs under spaces.GPU."""
+    if not os.environ.get("SPACE_ID"):
+        return False
+    try:
+        import spaces  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def gpu_task(fn, duration: int = 60):
+    """The handler itself, or on ZeroGPU the handler run in a GPU worker for at most `duration` seconds.
+    There each call is a fresh process: Stop relies on Gradio's cancels rather than the stop flag."""
+    if on_zero_gpu_space():
+        import spaces
+
+        return spaces.GPU(duration=duration)(fn)
+    return fn
+
+
+def guarded(fn):
+    """Atelier's errors become one sentence for the person; anything else is logged (without the
+    request's text) and answered with a short generic sentence, never a traceback. Keeps fn's
+    signature, which Gradio reads. Works for plain handlers and generator handlers alike."""
+
+    def refuse(e: BaseException):
+        if isinstance(e, gr.Error):
+            return e
+        if isinstance(e, AtelierError):
+            log.info("%s refused: %s", fn.__name__, type(e).__name__)
+            return gr.Error(str(e), print_exception=False)
+        log.exception("%s failed", fn.__name__)
+        return gr.Error(GENERIC_ERROR, print_exception=False)
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def streaming(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as e:
+                raise refuse(e) from None
+
+        return streaming
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            raise refuse(e) from None
+
+    return wrapper
+
+
+def handler(fn, studio, gpu_seconds: int | None = None):
+    """fn(studio, ...) as a Gradio handler: the studio bound, errors guarded, and on ZeroGPU run on a GPU
+    for at most gpu_seconds. Gradio reads the handler's name, docstring, signature and type hints (a
+    gr.Request parameter is found by its hint): they are fn's, without `studio`."""
+    if inspect.isgeneratorfunction(fn):
+        def bound(*args, **kwargs):
+            yield from fn(studio, *args, **kwargs)
+    else:
+        def bound(*args, **kwargs):
+            return fn(studio, *args, **kwargs)
+
+    signature = inspect.signature(fn)
+    bound.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])  # type: ignore
+    bound.__name__, bound.__qualname__, bound.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+    bound.__annotations__ = {"request": gr.Request} if "request" in signature.parameters else {}
+    wrapped = guarded(bound)
+    return gpu_task(wrapped, gpu_seconds) if gpu_seconds else wrapped
+
+
+@dataclass
+class Job:
+    """What a pipeline gets from the page: a progress callback and a stop flag."""
+
+    progress: object
+    cancel: threading.Event
+
+
+class Runs:
+    """The stop flags of the runs in progress, one per browser session and tab."""
+
+    def __init__(self):
+        self._flags: dict[tuple[str, str], threading.Event] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(request: gr.Request | None, tab: str) -> tuple[str, str]:
+        return str(getattr(request, "session_hash", None) or id(request)), tab
+
+    @contextmanager
+    def start(self, request: gr.Request | None, tab: str, progress=None, what: str = "working") -> Iterator[Job]:
+        """The one way to run a model job: `with runs.start(request, "generate", progress, "drawing") as job:`
+        then pass job.progress and job.cancel to the pipeline."""
+        key, flag = self.key(request, tab), threading.Event()
+        with self._lock:
+            self._flags[key] = flag
+        try:
+            yield Job(step_reporter(progress, what), flag)
+        finally:
+            with self._lock:
+                if self._flags.get(key) is flag:
+                    del self._flags[key]
+
+    def stop(self, request: gr.Request | None, tab: str) -> bool:
+        with self._lock:
+            flag = self._flags.get(self.key(request, tab))
+        if flag is not None:
+            flag.set()
+        return flag is not None
+
+
+def step_reporter(progress, what: str):
+    if progress is None:
+        return None
+    return lambda done, total: progress(done / max(total, 1), desc=f"{what}: step {done} of {total}")

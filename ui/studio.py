@@ -1,0 +1,37 @@
+"""What every handler needs, built once by the app and passed down (no globals)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipelines.backend import Backend, LocalBackend
+from ui.files import Downloads
+from ui.jobs import Runs
+from zoo.cache import ModelCache
+from zoo.errors import AtelierError
+from zoo.registry import ModelEntry
+
+
+@dataclass
+class Studio:
+    cache: ModelCache
+    backend: Backend | None = None
+    embed_parameters: bool = True  # the default of the privacy switch: PNGs carry their parameters
+    runs: Runs = field(default_factory=Runs)
+    downloads: Downloads = field(default_factory=Downloads)
+
+    def __post_init__(self):
+        if self.backend is None:
+            self.backend = LocalBackend(self.cache)
+
+    @property
+    def registry(self):
+        return self.cache.registry
+
+    def default(self, task: str) -> ModelEntry | None:
+        try:
+            return self.registry.default(task)
+        except AtelierError:
+            return None
+
+    def choices(self, task: str) -> list[str]:
+        return [e.id for e in self.registry.for_task(task)]

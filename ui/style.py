@@ -1,0 +1,69 @@
+"""The Style transfer tab: a picture redrawn in a style, shown before and after."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from ui.files import uploaded_picture
+from ui.jobs import handler
+from ui.studio import Studio
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+EXAMPLES = [("two-shapes.png", "outline style"), ("green-triangle-outline.png", "flat style"),
+            ("purple-cross-yellow-circle.png", "outline style")]
+
+
+def stylize(studio: Studio, image, style=None, model=None, strength=None, seed=None, request: gr.Request = None,
+            progress=gr.Progress()):
+    """Redraws a picture in a style ("outline style", "flat style") with a text-to-image model."""
+    path = uploaded_picture(image)
+    progress(0, desc="describing the picture")
+    with studio.runs.start(request, "stylize", progress, "redrawing") as run:
+        result = studio.backend.stylize(path, style, model_id=model or None, strength=strength, seed=seed,
+                                        progress=run.progress, cancel=run.cancel)
+    png = studio.downloads.save([result.image], [result.parameters], studio.embed_parameters)[0]
+    return png, result.used_prompt, result.caption or "", png
+
+
+def strength_for(studio: Studio, model):
+    entry = studio.registry.entries.get(model) if isinstance(model, str) else None
+    return entry.defaults.get("strength", 0.6) if entry is not None else gr.update()
+
+
+def stop(studio: Studio, request: gr.Request):
+    if studio.runs.stop(request, "stylize"):
+        gr.Info("Stopping after the current step.")
+
+
+def example_files() -> list[tuple[str, str]]:
+    return [(str(ASSETS / f), s) for f, s in EXAMPLES if (ASSETS / f).is_file()]
+
+
+def build(studio: Studio, queue_options: dict) -> None:
+    entry = studio.default("text-to-image")
+    with gr.Row():
+        with gr.Column():
+            image = gr.Image(label="Picture", type="filepath", sources=["upload", "clipboard"])
+            style = gr.Textbox(label="Style", value="outline style", placeholder="outline style, flat style")
+            with gr.Row():
+                stylize_button = gr.Button("Stylize", variant="primary")
+                stop_button = gr.Button("Stop", variant="stop")
+            if examples := example_files():
+                gr.Examples([list(e) for e in examples], inputs=[image, style], label="Example pictures")
+            with gr.Accordion("Settings", open=False):
+                model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label="Model")
+                strength = gr.Slider(0.05, 1, step=0.05, label="Strength",
+                                     value=entry.defaults.get("strength", 0.6) if entry else 0.6)
+                seed = gr.Number(-1, precision=0, label="Seed (-1: random)")
+        with gr.Column():
+            result = gr.Image(label="Result", format="png", type="filepath", interactive=False, elem_classes=["pixelated"])
+            used = gr.Textbox(label="Prompt used", interactive=False)
+            caption = gr.Textbox(label="Caption", interactive=False)
+            png = gr.File(label="PNG file")
+    stylizing = stylize_button.click(handler(stylize, studio, gpu_seconds=60),
+                                     inputs=[image, style, model, strength, seed], outputs=[result, used, caption, png],
+                                     api_name="stylize", **queue_options)
+    stop_button.click(handler(stop, studio), cancels=[stylizing], concurrency_limit=None, api_visibility="private")
+    model.change(handler(strength_for, studio), inputs=[model], outputs=[strength], api_visibility="private",
+                 queue=False)
