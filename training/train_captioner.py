@@ -74,7 +74,7 @@ def run(out: Path, work_dir: Path, seed: int = 0, resume: bool = False, override
         x = pixel_values(processor, pictures, config["noise_std"], generator)
         return model(pixel_values=x, input_ids=ids, attention_mask=enc.attention_mask, labels=labels).loss
 
-    train("captioner", {"model": model}, loss, config["steps"], config["lr"], work_dir, resume)
+    train("captioner", {"model": model}, loss, config["steps"], config["lr"], work_dir, resume, generators=[generator])
     model.to(torch.float16).save_pretrained(out, safe_serialization=True)
     processor.save_pretrained(out)
     minutes = (time.time() - started) / 60

@@ -48,13 +48,26 @@ def build(config: dict, words: list[str]):
     ))
     u = config["unet"]
     unet = UNet2DConditionModel(
-        sample_size=config["resolution"] // 2 ** (n - 1), in_channels=v["latent_channels"], out_channels=v["latent_channels"],
+        sample_size=config["resolution"] // 2 ** (n - 1), in_channels=v["latent_channels"],
+        out_channels=v["latent_channels"],
         down_block_types=["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
         up_block_types=["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
         cross_attention_dim=te["hidden_size"], **u,
     )
     scheduler = DDIMScheduler(**config["scheduler"])
     return tokenizer, vae, text_encoder, unet, scheduler
+
+
+def kept_tokenizer(tokenizer, work_dir: Path, resume: bool):
+    """The tokenizer a resumed run started with, kept in work_dir: the BPE trainer does not number the
+    tokens the same way twice, and the text encoder's embeddings follow the numbering."""
+    from transformers import CLIPTokenizer
+
+    folder = work_dir / "tokenizer"
+    if resume and folder.is_dir():
+        return CLIPTokenizer.from_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return tokenizer
 
 
 def run(out: Path, work_dir: Path, seed: int = 0, data: Path | None = None, resume: bool = False,
@@ -65,6 +78,7 @@ def run(out: Path, work_dir: Path, seed: int = 0, data: Path | None = None, resu
     seed_everything(seed)
     source = ImageFolder(data, config["resolution"], seed, crop, flip) if data else StarterWorld(seed)
     tokenizer, vae, text_encoder, unet, scheduler = build(config, words_of(source.captions()))
+    tokenizer = kept_tokenizer(tokenizer, work_dir, resume)
     started = time.time()
 
     def vae_loss(step: int) -> torch.Tensor:
@@ -81,7 +95,8 @@ def run(out: Path, work_dir: Path, seed: int = 0, data: Path | None = None, resu
         latents = vae.encode(sample).latent_dist.sample(torch.Generator().manual_seed(seed))
         vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
     scale = vae.config.scaling_factor
-    noise_schedule = DDPMScheduler(**{k: v for k, v in config["scheduler"].items() if k not in ("set_alpha_to_one", "steps_offset")})
+    ddim_only = ("set_alpha_to_one", "steps_offset")
+    noise_schedule = DDPMScheduler(**{k: v for k, v in config["scheduler"].items() if k not in ddim_only})
     generator = torch.Generator().manual_seed(seed)
 
     def unet_loss(step: int) -> torch.Tensor:
@@ -101,7 +116,7 @@ def run(out: Path, work_dir: Path, seed: int = 0, data: Path | None = None, resu
         return F.mse_loss(predicted, latents)
 
     train("unet", {"unet": unet, "text_encoder": text_encoder}, unet_loss, config["unet_steps"], config["unet_lr"],
-          work_dir, resume)
+          work_dir, resume, generators=[generator])
     pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
                                    scheduler=scheduler, safety_checker=None, feature_extractor=None,
                                    requires_safety_checker=False)
