@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from worlds.shapes.world import BACKGROUNDS, COLOURS, OPPOSITE, POSITIONS, SHAPES, SIZES, STYLES, Obj, Scene
 
@@ -159,7 +159,12 @@ def _find(text: str, pairs: list[tuple[str, str]]) -> tuple[str | None, str]:
 
 
 def read_request(text: str) -> Request:
-    """The attributes a free-form (or canonical) request states."""
+    """The attributes a free-form (or canonical) request states, in English, in Chinese, or in
+    English with Chinese words (worlds/shapes/chinese.py)."""
+    from worlds.shapes.chinese import has_chinese, to_english
+
+    chinese = has_chinese(text)
+    text = to_english(text) if chinese else text
     text = " " + " ".join(re.sub(r"[^a-z' ]", " ", text.lower()).split()) + " "
     background, text = _find(text, _BACKGROUNDS)
     if background is None:  # "on a grey background" with the colour after a comma etc.
@@ -174,7 +179,10 @@ def read_request(text: str) -> Request:
         shape, part = _find(part, _SHAPES)
         position, part = _find(part, _WHERE)
         stated = ObjRequest(colour, shape, size, position)
-        if stated != ObjRequest() or re.search(r"\b(shape|object|thing)\b", part):
+        named = re.search(r"\b(shape|object|thing)\b", part) is not None
+        if chinese and stated == ObjRequest(position=position) and not named and objects and not objects[-1].position:
+            objects[-1] = replace(objects[-1], position=position)  # "一个红色圆形，在左边": the comma split one object
+        elif stated != ObjRequest() or named:
             objects.append(stated)
     return Request(tuple(objects[:2]) or (ObjRequest(),), background, style)
 
