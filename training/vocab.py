@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from worlds.shapes.requests import freeform, stated_subset
 from worlds.shapes.world import random_scene, sentence
 
-WORD_RE = re.compile(r"\w+|[^\w\s]+")
+CJK_CHAR = "[\u3400-\u9fff\uf900-\ufaff]"
+WORD_RE = re.compile(rf"{CJK_CHAR}|[^\W\u3400-\u9fff\uf900-\ufaff]+|[^\w\s]+")  # a CJK character is one word
 
 
 def words_of(texts: Iterable[str]) -> list[str]:
@@ -58,14 +59,15 @@ def clip_tokenizer(words: list[str], max_length: int):
 
 def word_tokenizer(words: list[str], specials: list[str], **special_roles):
     """A word-level fast tokenizer (lower-cased, punctuation split off) with [UNK] for new words."""
-    from tokenizers import Tokenizer, normalizers, pre_tokenizers
+    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers
     from tokenizers.models import WordLevel
     from transformers import PreTrainedTokenizerFast
 
     vocab = {t: i for i, t in enumerate(specials + [w for w in words if w not in specials])}
     core = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
     core.normalizer = normalizers.Lowercase()
-    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    core.pre_tokenizer = pre_tokenizers.Sequence([  # each CJK character alone, as WORD_RE splits
+        pre_tokenizers.Split(Regex(CJK_CHAR), behavior="isolated"), pre_tokenizers.Whitespace()])
     return PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]", **special_roles)
 
 
