@@ -6,7 +6,6 @@ request and seed give the same prompt.
 """
 from __future__ import annotations
 
-
 import torch
 
 from pipelines import inputs
@@ -18,7 +17,7 @@ SYSTEM_PROMPT = (
     "You rewrite requests for pictures into one prompt for a text-to-image model. Keep everything "
     "the request asks for: subjects, colours, counts, positions, style. Add concrete visual detail "
     "(lighting, composition, medium) only where the request leaves it open. Answer with the prompt "
-    "alone, one line, under 60 words."
+    "alone, in English whatever the language of the request, one line, under 60 words."
 )
 WORLD_RETRIES = 4  # samples a starter-world prompter gets to write a canonical sentence that keeps the request
 
@@ -62,11 +61,16 @@ def prompt_for(cache: ModelCache, entry, request: str, expand_with: str | None, 
     return expand(cache, request, expander, seed) if expander else request
 
 
+def chat_prompt(tokenizer, request: str) -> str:
+    """The text a chat model continues: SYSTEM_PROMPT and the request, through its chat template."""
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": request}]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
 def _generate(lm, entry, request: str, seed: int) -> str:
     tokenizer, model = lm.tokenizer, lm.model
     if entry.mode == "chat":
-        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": request}]
-        prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        prompt = chat_prompt(tokenizer, request)
     else:
         prompt = entry.prompt_template.format(request=request)
     encoded = tokenizer(prompt, return_tensors="pt").to(model.device)
