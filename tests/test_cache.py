@@ -62,23 +62,62 @@ def test_jobs_on_one_model_run_one_at_a_time(registry):
     assert most[0] == 1
 
 
+def sizes_of(registry) -> dict[str, int]:
+    """Bytes each starter model holds once loaded, and the estimate the cache makes before loading it."""
+    probe = ModelCache(registry, device="cpu", budget_gb=4)
+    for model_id in (DIFFUSION, CAPTIONER, PROMPTER):
+        probe.get(model_id)
+    return probe.loaded() | {f"estimate {m}": probe._estimate(registry.get(m)) for m in (PROMPTER, CAPTIONER)}
+
+
 def test_least_recently_used_is_evicted_and_its_memory_freed(registry):
-    cache = ModelCache(registry, device="cpu", budget_gb=4)
-    pipe = cache.get(DIFFUSION)
-    unet = weakref.ref(pipe.unet)
-    del pipe
-    cache.get(CAPTIONER)
-    cache.get(PROMPTER)
-    sizes = cache.loaded()
-    # a budget that holds the two most recent models but not all three
-    cache.budget_bytes = sizes[CAPTIONER] + sizes[PROMPTER] + 1
-    cache.get(PROMPTER)  # touch: the diffusion model is now the least recently used
-    cache.get(CAPTIONER)
-    cache.budget_bytes = sizes[CAPTIONER] + sizes[PROMPTER] + 1
-    cache._make_room(None)
+    sizes = sizes_of(registry)
+    assert sizes[DIFFUSION] > sizes[PROMPTER]  # the first loaded is also the largest
+    # room for the diffusion model and either small one (as loaded, and as estimated before loading), not all three
+    budget = sizes[DIFFUSION] + sizes[f"estimate {CAPTIONER}"] + 2**20
+    assert sizes[DIFFUSION] + sizes[f"estimate {PROMPTER}"] <= budget
+    assert budget < sizes[DIFFUSION] + sizes[PROMPTER] + sizes[f"estimate {CAPTIONER}"]
+    cache = ModelCache(registry, device="cpu", budget_gb=budget / 2**30)
+    cache.get(DIFFUSION)  # loaded first: first out under FIFO, and the largest
+    prompter = weakref.ref(cache.get(PROMPTER).model)
+    cache.get(DIFFUSION)  # touched: the prompter is now the least recently used
     gc.collect()
-    assert DIFFUSION not in cache.loaded() and set(cache.loaded()) == {CAPTIONER, PROMPTER}
-    assert unet() is None  # the weights are really gone, not just forgotten
+    assert set(cache.loaded()) == {DIFFUSION, PROMPTER} and prompter() is not None
+    cache.get(CAPTIONER)  # no room for three: one must go
+    gc.collect()
+    # LRU drops the prompter; FIFO and largest-first would drop the diffusion model
+    assert set(cache.loaded()) == {DIFFUSION, CAPTIONER}
+    assert prompter() is None  # the weights are really gone, not just forgotten
+    assert cache.loads == 3
+
+
+def test_models_in_use_are_never_evicted_and_every_job_finishes(registry):
+    sizes = sizes_of(registry)
+    cache = ModelCache(registry, device="cpu", budget_gb=(sizes[DIFFUSION] + sizes[CAPTIONER] + 1) / 2**30)
+    orders = [(DIFFUSION, CAPTIONER, PROMPTER), (PROMPTER, DIFFUSION, CAPTIONER), (CAPTIONER, PROMPTER, DIFFUSION)]
+    start, finished, evicted_in_use, errors = threading.Barrier(len(orders)), [], [], []
+
+    def job(order):
+        try:
+            start.wait()
+            for model_id in order * 2:
+                with cache.use(model_id):
+                    threading.Event().wait(0.05)  # meanwhile the other jobs load models, and evict idle ones
+                    if model_id not in cache.loaded():
+                        evicted_in_use.append(model_id)
+            finished.append(order)
+        except Exception as e:  # noqa: BLE001 - reported by the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=job, args=(order,)) for order in orders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert errors == [] and len(finished) == len(orders)
+    assert evicted_in_use == []
+    assert cache.loads > 3  # models were evicted and loaded again while the jobs ran
+    assert sum(cache.loaded().values()) <= cache.budget_bytes
 
 
 def test_a_model_in_use_is_never_evicted(registry):
@@ -105,7 +144,8 @@ def test_a_corrupt_checkpoint_is_one_clear_error(tmp_path, registry_path):
         pytest.fail("this test needs the starter zoo beside the registry")
 
     def corrupt(starter):
-        (starter / "shapes-diffusion" / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"not a tensor file")
+        unet = starter / "shapes-diffusion" / "unet" / "diffusion_pytorch_model.safetensors"
+        unet.write_bytes(b"not a tensor file")
 
     cache = ModelCache(_registry_copy(tmp_path, registry_path, corrupt), device="cpu", budget_gb=4)
     with pytest.raises(BrokenCheckpoint, match="does not load"):

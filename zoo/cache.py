@@ -23,6 +23,9 @@ from zoo.errors import BrokenCheckpoint, OutOfMemory
 from zoo.registry import ModelEntry, Registry
 
 log = logging.getLogger("atelier.zoo")
+# from_pretrained swaps torch's parameter constructors for empty-weight ones while it builds, for the whole
+# process; two builds at once in different threads undo each other's swap, so builds take turns.
+_BUILD_LOCK = threading.Lock()
 
 
 @dataclass
@@ -215,7 +218,8 @@ class ModelCache:
         dtype = getattr(torch, entry.dtype[self.device])
         started = time.perf_counter()
         try:
-            value = _build(entry, folder, dtype)
+            with _BUILD_LOCK:
+                value = _build(entry, folder, dtype)
         except torch.OutOfMemoryError:
             raise
         except Exception as e:  # truncated or corrupt safetensors, bad JSON, wrong shapes, missing files...
