@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from pipelines.metadata import save_png
-from zoo.errors import AtelierError
+from zoo.errors import AtelierError, BadInput
 
 
 def _cache(args):
@@ -23,10 +23,47 @@ def _cache(args):
     return ModelCache(load_registry(args.registry), budget_gb=args.memory_budget)
 
 
+def _text_file(path: str, what: str) -> str:
+    """The text of a file named on the command line, or one sentence that says why it cannot be read."""
+    file = Path(path)
+    if not file.exists():
+        raise BadInput(f"There is no {what} file at {path}.")
+    if not file.is_file():
+        raise BadInput(f"{path} is a folder, not a {what} file.")
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not UTF-8 text; give a {what} file of plain text.") from None
+    except OSError as e:
+        raise BadInput(f"{path} cannot be read ({e.strerror}); check that it is a readable {what} file.") from None
+
+
+def _out_dir(args) -> Path:
+    """--out, made if missing, or one sentence when it cannot be a folder."""
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out} is a file, not a folder; give a folder (it is made if missing).")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadInput(f"--out {out} cannot be made ({e.strerror}); give a folder that can be written.") from None
+    return out
+
+
+def _pictures(args) -> list[str]:
+    """Every picture argument, each checked before any work starts."""
+    from pipelines import inputs
+
+    for image in args.images:
+        inputs.image(image)
+    return args.images
+
+
 def _prompts(args) -> list[str]:
     prompts = list(args.prompt)
     if args.prompts:
-        prompts += [line.strip() for line in Path(args.prompts).read_text().splitlines() if line.strip()]
+        text = _text_file(args.prompts, "prompts")
+        prompts += [line.strip() for line in text.splitlines() if line.strip()]
     if not prompts:
         raise AtelierError("Give at least one prompt, as arguments or with --prompts FILE.")
     return prompts
@@ -35,11 +72,11 @@ def _prompts(args) -> list[str]:
 def cmd_generate(args) -> None:
     from pipelines.text2image import generate
 
-    cache, out = _cache(args), Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    prompts, out = _prompts(args), _out_dir(args)
+    cache = _cache(args)
     verify = getattr(args, "verify", None)
     with open(out / "results.jsonl", "w") as results:
-        for index, prompt in enumerate(tqdm(_prompts(args), desc="generate", unit="prompt")):
+        for index, prompt in enumerate(tqdm(prompts, desc="generate", unit="prompt")):
             seed = args.seed + index * 1000
             if verify:
                 from pipelines.verify import generate_verified
@@ -59,10 +96,10 @@ def cmd_generate(args) -> None:
 def cmd_stylize(args) -> None:
     from pipelines.style_transfer import stylize
 
-    cache, out = _cache(args), Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    images, out = _pictures(args), _out_dir(args)
+    cache = _cache(args)
     with open(out / "results.jsonl", "w") as results:
-        for index, image in enumerate(tqdm(args.images, desc="stylize", unit="picture")):
+        for index, image in enumerate(tqdm(images, desc="stylize", unit="picture")):
             result = stylize(cache, image, args.style, model_id=args.model, strength=args.strength, seed=args.seed + index)
             name = f"{index:04d}.png"
             save_png(result.image, out / name, result.parameters)
@@ -74,9 +111,9 @@ def cmd_stylize(args) -> None:
 def cmd_caption(args) -> None:
     from pipelines.captioning import MAX_BATCH, caption
 
-    cache = _cache(args)
-    for start in range(0, len(args.images), MAX_BATCH):
-        chunk = args.images[start : start + MAX_BATCH]
+    images, cache = _pictures(args), _cache(args)
+    for start in range(0, len(images), MAX_BATCH):
+        chunk = images[start : start + MAX_BATCH]
         for image, text in zip(chunk, caption(cache, chunk, model_id=args.model)):
             print(json.dumps({"image": image, "caption": text}), flush=True)
 

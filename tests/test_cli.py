@@ -94,3 +94,92 @@ def test_bad_input_is_one_sentence_and_exit_status_2(registry_path, tmp_path, pi
     assert done.returncode == 2
     assert words in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_a_missing_prompts_file_is_one_sentence_not_a_traceback(registry_path, tmp_path):
+    """The bug as reported: python -m pipelines generate --prompts missing.txt printed a FileNotFoundError."""
+    done = subprocess.run([sys.executable, "-m", "pipelines", "--registry", str(registry_path), "generate",
+                           "--prompts", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "out")],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"error: There is no prompts file at {tmp_path / 'missing.txt'}."
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    """A missing path, a folder, a file of bytes that are not UTF-8 text, and a text file that is no picture.
+    (The tests run as root, so an unreadable file is made of undecodable bytes, not permissions.)"""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "binary").write_bytes(b"\xff\xfe\x00\x81 not text \x9c\x00")
+    (tmp_path / "text.png").write_text("a large red circle on the left on a gray background, flat style\n")
+    return {"missing": tmp_path / "missing.txt", "folder": tmp_path / "folder", "binary": tmp_path / "binary",
+            "text": tmp_path / "text.png"}
+
+
+CLI_FILE_CASES = [
+    (["generate", "--out", "{out}", "--prompts", "{missing}"], "There is no prompts file at"),
+    (["generate", "--out", "{out}", "--prompts", "{folder}"], "is a folder, not a prompts file"),
+    (["generate", "--out", "{out}", "--prompts", "{binary}"], "is not UTF-8 text"),
+    (["generate", "--out", "{text}", "a red ball"], "is a file, not a folder"),
+    (["evaluate", "--prompts", "{missing}"], "There is no prompts file at"),
+    (["evaluate", "--prompts", "{folder}"], "is a folder, not a prompts file"),
+    (["evaluate", "--prompts", "{binary}"], "is not UTF-8 text"),
+    (["stylize", "--style", "outline style", "--out", "{out}", "{missing}"], "There is no picture file at"),
+    (["stylize", "--style", "outline style", "--out", "{out}", "{folder}"], "There is no picture file at"),
+    (["stylize", "--style", "outline style", "--out", "{out}", "{binary}"], "not a picture"),
+    (["stylize", "--style", "outline style", "--out", "{text}", "{picture}"], "is a file, not a folder"),
+    (["caption", "{picture}", "{missing}"], "There is no picture file at"),
+    (["caption", "{picture}", "{folder}"], "There is no picture file at"),
+    (["caption", "{binary}"], "not a picture"),
+    (["--registry", "{missing}", "caption", "{picture}"], "does not exist"),
+    (["--registry", "{folder}", "caption", "{picture}"], "is a folder"),
+    (["--registry", "{binary}", "caption", "{picture}"], "is not UTF-8 text"),
+    (["--registry", "{text}", "caption", "{picture}"], "is not valid TOML"),
+]
+
+
+@pytest.mark.parametrize("args,words", CLI_FILE_CASES)
+def test_every_bad_file_argument_is_one_sentence_and_exit_status_2(registry_path, tmp_path, picture, bad_files,
+                                                                   capsys, args, words):
+    args = [a.format(out=tmp_path / "out", picture=picture, **bad_files) for a in args]
+    if args[0] != "--registry":
+        args = ["--registry", str(registry_path), *args]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and words in err, err
+    assert not (tmp_path / "out" / "results.jsonl").exists()  # nothing was started
+
+
+TRAINING_FILE_CASES = [
+    (["--data", "{missing}"], "is not a folder"),
+    (["--data", "{text}"], "is not a folder"),
+    (["--data", "{folder}"], "has no metadata.jsonl file"),
+    (["--data", "{data_binary}"], "cannot be read as JSON lines"),
+    (["--data", "{data_no_picture}"], "which is not a picture file"),
+    (["--data", "{data_empty}"], "lists no pictures"),
+    (["--work-dir", "{text}"], "is a file, not a folder"),
+    (["--out", "{text}"], "is a file, not a folder"),
+]
+
+
+@pytest.mark.parametrize("args,words", TRAINING_FILE_CASES)
+def test_every_bad_training_file_argument_is_one_sentence_and_exit_status_2(tmp_path, bad_files, capsys, args, words):
+    from training.__main__ import main as train_main
+
+    folders = {}
+    for name, metadata in {"data_binary": b"\xff\xfe not json \x9c",
+                           "data_no_picture": b'{"file_name": "text.png", "text": "a red ball"}\n',
+                           "data_empty": b"\n"}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metadata.jsonl").write_bytes(metadata)
+        (tmp_path / name / "text.png").write_text("not a picture")
+        folders[name] = tmp_path / name
+    args = [a.format(**bad_files, **folders) for a in args]
+    defaults = {"--out": str(tmp_path / "model"), "--work-dir": str(tmp_path / "work")}
+    args += [x for flag, value in defaults.items() if flag not in args for x in (flag, value)]
+    with pytest.raises(SystemExit) as stopped:
+        train_main(["diffusion", "--steps", "1", "--vae-steps", "1", "--batch", "1", *args])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and words in err, err
+    assert not (tmp_path / "model").exists()  # nothing was trained

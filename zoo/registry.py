@@ -92,9 +92,15 @@ def check_model_id(model_id: str) -> None:
 def load_registry(path: Path | str = DEFAULT_REGISTRY) -> Registry:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InvalidRegistry(f"The registry file {path} does not exist.") from None
+    except IsADirectoryError:
+        raise InvalidRegistry(f"The registry {path} is a folder; give its registry.toml file.") from None
+    except UnicodeDecodeError:
+        raise InvalidRegistry(f"The registry file {path} is not UTF-8 text; give a registry.toml file.") from None
+    except OSError as e:
+        raise InvalidRegistry(f"The registry file {path} cannot be read ({e.strerror}).") from None
     except tomllib.TOMLDecodeError as e:
         raise InvalidRegistry(f"The registry file {path} is not valid TOML ({e}).") from None
     entries = {}
