@@ -1,5 +1,6 @@
 """The four pipelines, the verify loop and PNG metadata, on the starter zoo's own models."""
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +14,27 @@ from pipelines.text2image import generate
 from pipelines.verify import generate_verified
 from worlds.shapes import SHAPES_WORLD
 from worlds.shapes.requests import read_request
-from worlds.shapes.world import Obj, Scene, parse_sentence, render_pil
+from worlds.shapes.scene_parser import compare, parse_image
+from worlds.shapes.world import Obj, Scene, parse_sentence, reading_order, render_pil, sentence, with_style
 from zoo.errors import BadInput, Cancelled, UnknownModel
 
 CANONICAL = "a large red circle on the left on a gray background, flat style"
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSET_SENTENCES = {  # the scenes the example pictures were rendered from (their pixels are exactly render()'s)
+    "green-triangle-outline.png": "a large green triangle in the center on a black background, outline style",
+    "purple-cross-yellow-circle.png": "a small purple cross at the top and a large yellow circle at the bottom "
+                                      "on a gray background, flat style",
+    "two-shapes.png": "a large red circle on the left and a small blue square on the right on a white background, "
+                      "flat style",
+}
+
+
+def describes(caption: str, wanted: str) -> bool:
+    """`caption` is a canonical sentence of the scene `wanted` names; a two-object scene has two, one per
+    object order, and either is right."""
+    read = parse_sentence(caption)
+    return read is not None and caption == sentence(read) and reading_order(read) == reading_order(
+        parse_sentence(wanted))
 
 
 def pixels(image: Image.Image) -> np.ndarray:
@@ -101,14 +119,28 @@ def test_generate_with_expansion_reports_the_prompt_used(cache):
     assert result.parameters[0]["request"] == "big red ball on the left"
 
 
+def test_describes_accepts_either_object_order_and_nothing_else():
+    two = ASSET_SENTENCES["two-shapes.png"]
+    swapped = "a small blue square on the right and a large red circle on the left on a white background, flat style"
+    assert describes(two, two) and describes(swapped, two)
+    assert not describes(two.replace("small blue", "small green"), two)
+    assert not describes(two.replace(", flat style", ""), two)
+
+
 def test_caption_one_and_a_batch(cache, tmp_path):
     picture = render_pil(Scene("white", "flat", (Obj("blue", "square", "large", "center"),)))
     path = tmp_path / "p.png"
     picture.save(path)
     one = caption(cache, picture)
-    batch = caption(cache, [picture, str(path)])
-    assert len(one) == 1 and isinstance(one[0], str) and one[0]
-    assert batch == one * 2
+    assert one == ["a large blue square in the center on a white background, flat style"]
+    assert caption(cache, [picture, str(path)]) == one * 2
+
+
+def test_the_starter_captioner_tells_the_example_pictures_exactly(cache):
+    names = sorted(ASSET_SENTENCES)
+    captions = caption(cache, [str(ASSETS / name) for name in names])
+    for name, text in zip(names, captions):
+        assert describes(text, ASSET_SENTENCES[name]), (name, text)
 
 
 def test_stylize_returns_a_picture_and_the_prompt(cache):
@@ -116,8 +148,20 @@ def test_stylize_returns_a_picture_and_the_prompt(cache):
     result = stylize(cache, picture, "outline style", seed=0)
     assert result.image.size == (64, 64)
     assert result.parameters["strength"] == 0.8 and result.parameters["request"] == "outline style"
+    assert result.used_prompt == "a large blue square in the center on a white background, outline style"
     with pytest.raises(BadInput):
         stylize(cache, picture, "make it baroque", seed=0)
+
+
+@pytest.mark.parametrize("name", sorted(ASSET_SENTENCES))
+def test_stylize_switches_the_style_and_keeps_the_objects(cache, name):
+    scene = parse_sentence(ASSET_SENTENCES[name])
+    target = "outline" if scene.style == "flat" else "flat"
+    result = stylize(cache, str(ASSETS / name), f"{target} style", seed=1)
+    assert describes(result.caption, ASSET_SENTENCES[name])
+    assert result.used_prompt == sentence(with_style(parse_sentence(result.caption), target))
+    drawn = parse_image(result.image)  # the picture itself, read back by the world's scene parser
+    assert drawn.style == target and compare(with_style(scene, target), drawn)["correct"], sentence(drawn)
 
 
 def test_stylize_shares_the_text_to_image_weights(cache):
