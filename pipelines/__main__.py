@@ -136,6 +136,32 @@ def cmd_evaluate(args) -> None:
         print(json.dumps(result))
 
 
+def cmd_edit(args) -> None:
+    from pipelines import inputs
+    from pipelines.edit import edit
+
+    inputs.prompt(args.instruction, "instruction")
+    images, out = _pictures(args), _out_dir(args)
+    cache = _cache(args)
+    with open(out / "results.jsonl", "w") as results:
+        for index, image in enumerate(tqdm(images, desc="edit", unit="picture")):
+            row = {"image": image, "instruction": args.instruction}
+            try:
+                result = edit(cache, image, args.instruction, model_id=args.model, seed=args.seed + index,
+                              steps=args.steps, verify=args.verify)
+            except BadInput as e:  # this picture cannot take the edit: say why and go on
+                results.write(json.dumps(row | {"error": str(e)}) + "\n")
+                continue
+            name = f"{index:04d}.png"
+            save_png(result.image, out / name, result.parameters)
+            row |= {"output": name, "read": result.read, "used_prompt": result.used_prompt,
+                    "region": result.region, "seed": result.parameters["seed"]}
+            if result.kept is not None:
+                row |= {"candidates": result.candidates, "kept": result.kept}
+            results.write(json.dumps(row) + "\n")
+            results.flush()
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -186,6 +212,16 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--steps", type=int)
     v.add_argument("--json", action="store_true", help="also print the result as one JSON line")
     v.set_defaults(run=cmd_evaluate)
+
+    d = sub.add_parser("edit", help="edit pictures by instruction")
+    d.add_argument("images", nargs="+")
+    d.add_argument("--instruction", required=True, help="e.g. 'make the circle blue' or 'remove the left one'")
+    d.add_argument("--model", help="text-to-image model id (default: the starter model)")
+    d.add_argument("--seed", type=int, default=0, help="picture i uses seed S + i")
+    d.add_argument("--steps", type=int)
+    d.add_argument("--verify", type=int, metavar="N", help="draw up to N candidates, keep the first read as the edit")
+    d.add_argument("--out", required=True)
+    d.set_defaults(run=cmd_edit)
     return p
 
 

@@ -30,6 +30,10 @@ class EditRefused(ValueError):
     """The instruction cannot be carried out on this picture; the message is one sentence."""
 
 
+class _NotAForm(Exception):
+    """The instruction only looked like one of the forms."""
+
+
 @dataclass(frozen=True)
 class Edit:
     scene: Scene  # the edited scene
@@ -72,7 +76,10 @@ def apply(scene: Scene, instruction: str) -> Edit:
     for kind, pattern in _FORMS:
         m = pattern.match(text)
         if m:
-            return _APPLY[kind](scene, *m.groups())
+            try:
+                return _APPLY[kind](scene, *m.groups())
+            except _NotAForm:
+                break
     raise EditRefused(f"'{instruction.strip()[:80]}' is not an edit this world understands; try {EXAMPLES}.")
 
 
@@ -96,8 +103,10 @@ def _shape(scene: Scene, ref: str, word: str) -> Edit:
 
 def _colour(scene: Scene, ref: str, word: str) -> Edit:
     colours = dict(_COLOURS)
+    if word in BACKGROUND_NAMES:
+        raise EditRefused(f"Objects come in {', '.join(COLOURS)}; {word} is only a background colour.")
     if word not in colours:
-        raise EditRefused(f"Objects come in {', '.join(COLOURS)}; '{word}' is not one of them.")
+        raise _NotAForm
     target = resolve(scene, ref)
     others = [o for o in scene.objects if o != target]
     if any(o.colour == colours[word] for o in others):
