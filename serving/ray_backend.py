@@ -1,0 +1,173 @@
+"""RayBackend: the Backend of pipelines/backend.py with every model in a Ray Serve deployment.
+
+    backend = RayBackend("zoo/registry.toml")                         # a local Ray sized to this machine
+    backend = RayBackend("zoo/registry.toml", address="ray://head:10001")  # or $RAY_ADDRESS: join a cluster
+    backend.generate(GenerateRequest("big red ball on the left", seed=7))
+    backend.shutdown()
+
+Each model gets its own Serve application the first time it is asked for (or finds the one
+another front end on the cluster already deployed), placed as serving/ray.toml says. A request
+whose replica dies under it is sent again (the answer depends only on the request and its seed,
+so a retry gives the same pictures), up to the model's `retries`; each call returns once.
+Progress: the replica runs the job whole, so the page sees the final step when the answer
+arrives; Stop stops waiting at once (the request is cancelled on the Ray side where Serve can).
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from pathlib import Path
+
+from pipelines import inputs
+from pipelines.results import GenerateRequest, Generation, Stylized
+from pipelines.text2image import Progress
+from serving.cluster import connect, registry_for_workers
+from serving.config import load_config
+from zoo.errors import AtelierError, Cancelled, ModelUnavailable
+from zoo.registry import load_registry
+
+POLL_S = 0.05
+TASKS = ("text-to-image", "prompt-expansion", "captioning")  # how often a waiting call looks at the Stop flag
+
+
+class RayBackend:
+    """Backend on Ray Serve. `address`: a cluster to join (default $RAY_ADDRESS, else a local Ray);
+    `config`: the placement file (default serving/ray.toml); `warm`: deploy each task's default model now
+    rather than at its first request."""
+
+    def __init__(self, registry_path: Path | str, address: str | None = None, config: Path | str | None = None,
+                 warm: bool = True):
+        from ray import serve
+
+        self.registry = load_registry(registry_path)
+        self.config = load_config(config, self.registry)
+        self.mode = connect(address)
+        self._worker_registry = registry_for_workers(registry_path, self.mode)
+        serve.start(proxy_location="Disabled")
+        self._handles: dict[str, object] = {}
+        self._lock = threading.Lock()
+        self.resent = 0  # requests sent again because their replica died under them
+        if warm:
+            self.deploy()
+
+    # ------------------------------------------------------------ the Backend methods
+
+    def generate(self, job: GenerateRequest, progress: Progress | None = None,
+                 cancel: threading.Event | None = None) -> Generation:
+        entry = self.registry.pick(job.model, "text-to-image")
+        result = self._ask(entry.id, "text-to-image", "generate", (job,), cancel)
+        _finished(progress, result.parameters[0].get("steps", 1))
+        return result
+
+    def stylize(self, image, style: str, model_id: str | None = None, strength: float | None = None,
+                seed: int | None = None, progress: Progress | None = None,
+                cancel: threading.Event | None = None) -> Stylized:
+        entry = self.registry.pick(model_id, "text-to-image")
+        picture = inputs.image(image)  # a path on this machine means nothing to a replica elsewhere
+        result = self._ask(entry.id, "text-to-image", "stylize", (picture, style, entry.id, strength, seed), cancel)
+        _finished(progress, result.parameters.get("steps", 1))
+        return result
+
+    def caption(self, pictures, model_id: str | None = None) -> list[str]:
+        entry = self.registry.pick(model_id, "captioning")
+        batch = pictures if isinstance(pictures, (list, tuple)) else [pictures]
+        return self._ask(entry.id, "captioning", "caption", ([inputs.image(p) for p in batch], entry.id))
+
+    def expand(self, request: str, model_id: str | None = None, seed: int | None = None) -> str:
+        entry = self.registry.pick(model_id, "prompt-expansion")
+        return self._ask(entry.id, "prompt-expansion", "expand", (request, entry.id, seed))
+
+    # ------------------------------------------------------------ deployments
+
+    def handle(self, model_id: str):
+        """The model's Serve handle, deploying its application on first use."""
+        if model_id not in self._handles:
+            self.deploy([model_id])
+        return self._handles[model_id]
+
+    def deploy(self, model_ids: list[str] | None = None) -> None:
+        """Deploys the models' applications in one go (default: each task's default model), or takes
+        the handles of those another front end on the cluster deployed already."""
+        from ray import serve
+        from ray.serve.api import RunTarget  # ray 2.60: serve.run_many deploys several apps at once
+        from ray.serve.exceptions import RayServeException
+
+        from serving.deployments import app_name, application
+
+        ids = model_ids or [self.registry.default(task).id for task in TASKS]
+        with self._lock:
+            missing = []
+            for model_id in dict.fromkeys(ids):
+                if model_id in self._handles:
+                    continue
+                try:
+                    self._handles[model_id] = serve.get_app_handle(app_name(model_id))
+                except RayServeException:
+                    missing.append(model_id)
+            targets = [RunTarget(target=application(self.registry.get(m).task, m, self._worker_registry,
+                                                    self.config.placement(m)), name=app_name(m), route_prefix=None)
+                       for m in missing]
+            for model_id, handle in zip(missing, serve.run_many(targets) if targets else []):
+                self._handles[model_id] = handle
+
+    def shutdown(self, delete_deployments: bool | None = None) -> None:
+        """Deletes this backend's deployments (by default only when it started Ray itself) and leaves Ray
+        (stopping it when started here). On a joined cluster the deployments stay for other front ends."""
+        import ray
+        from ray import serve
+
+        from serving.deployments import app_name
+
+        if delete_deployments if delete_deployments is not None else self.mode == "started":
+            for model_id in list(self._handles):
+                serve.delete(app_name(model_id))
+        self._handles.clear()
+        if self.mode == "started":
+            serve.shutdown()
+        if self.mode != "attached":
+            ray.shutdown()
+
+    # ------------------------------------------------------------ one call
+
+    def _ask(self, model_id: str, task: str, method: str, args: tuple, cancel: threading.Event | None = None):
+        from ray.exceptions import RayActorError
+
+        if self.registry.get(model_id).task != task:
+            raise AtelierError(f"'{model_id}' is not a {task} model.")
+        retries = self.config.placement(model_id).retries
+        for attempt in itertools.count():
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
+            response = getattr(self.handle(model_id), method).remote(*args)
+            try:
+                result = _wait(response, cancel)
+            except RayActorError as e:  # the replica died under the request; Serve is starting another
+                if attempt >= retries:
+                    raise ModelUnavailable(f"The replicas of '{model_id}' kept failing ({type(e).__name__}); "
+                                           "try again in a minute.") from None
+                self.resent += 1
+                time.sleep(min(2.0, 0.2 * 2**attempt))
+                continue
+            if isinstance(result, AtelierError):
+                raise result
+            return result
+
+
+def _wait(response, cancel: threading.Event | None):
+    if cancel is None:
+        return response.result()
+    while True:
+        if cancel.is_set():
+            response.cancel()
+            raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
+        try:
+            return response.result(timeout_s=POLL_S)
+        except TimeoutError:
+            continue
+
+
+def _finished(progress: Progress | None, steps) -> None:
+    if progress is not None:
+        steps = int(steps) if steps else 1
+        progress(steps, steps)

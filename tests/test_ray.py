@@ -1,0 +1,151 @@
+"""The Ray backend end to end on the starter zoo, in one small local Ray (2 CPUs) for the module.
+
+Needs the optional extra (pip install -r requirements-ray.txt), which .ci/run installs."""
+import json
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray", reason="the Ray extra is not installed (pip install -r requirements-ray.txt)")
+
+from pipelines.backend import LocalBackend  # noqa: E402
+from pipelines.results import GenerateRequest  # noqa: E402
+from serving.batching import groups, prepare, run_jobs  # noqa: E402
+from serving.config import InvalidServingConfig, load_config  # noqa: E402
+from zoo.errors import BadInput  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+DIFFUSION = "starter/shapes-diffusion"
+
+
+@pytest.fixture(scope="module")
+def backend(registry_path):
+    from ray import serve
+
+    from serving.ray_backend import RayBackend
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
+    ray_backend = RayBackend(registry_path)
+    yield ray_backend
+    ray_backend.shutdown()
+    serve.shutdown()
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def local(cache):
+    return LocalBackend(cache)
+
+
+def same_pictures(a, b) -> bool:
+    return len(a.images) == len(b.images) and all(
+        np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.images, b.images))
+
+
+def test_generate_equals_the_in_process_backend(backend, local):
+    for job in (GenerateRequest("big red ball on the left", seed=7),  # expanded by the prompter first
+                GenerateRequest("a small blue square at the top on a white background, flat style", seed=11,
+                                num_images=2, steps=6, guidance=2.0)):
+        remote, alone = backend.generate(job), local.generate(job)
+        assert remote.used_prompt == alone.used_prompt
+        assert remote.parameters == alone.parameters
+        assert same_pictures(remote, alone)
+
+
+def test_caption_expand_and_errors(backend, local):
+    picture = local.generate(GenerateRequest("a large red circle on the left on a white background, flat style",
+                                             seed=3)).images[0]
+    assert backend.caption([picture]) == local.caption([picture])
+    assert backend.expand("tiny blue box up top", seed=3) == local.expand("tiny blue box up top", seed=3)
+    with pytest.raises(BadInput, match="empty"):
+        backend.generate(GenerateRequest("  ", seed=1))
+    steps = []
+    backend.generate(GenerateRequest("big red ball on the left", seed=1, steps=3),
+                     progress=lambda done, total: steps.append((done, total)))
+    assert steps[-1] == (3, 3)
+
+
+def test_eight_concurrent_clients(backend, local):
+    jobs = [GenerateRequest("big red ball on the left", seed=100 + i, steps=2 + i % 3) for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(backend.generate, job) for job in jobs]
+        results = [f.result(timeout=120) for f in futures]  # any error is raised here
+    for job, result in zip(jobs, results):
+        assert same_pictures(result, local.generate(job))
+
+
+def test_sharing_a_draw_groups_only_compatible_jobs(cache):
+    """The claim behind share_draws: picture i depends only on prompt i and seed i. Measured: on CPU the
+    pictures match the lone request's to within 1/255 (BLAS kernels depend on the batch size)."""
+    jobs = [GenerateRequest(p, seed=s, expand_with="none") for p, s in
+            [("a large red circle on the left on a white background, flat style", 5),
+             ("a small blue square at the top on a white background, flat style", 6),
+             ("a large red circle on the left on a white background, flat style", 7)]]
+    jobs.append(GenerateRequest(jobs[0].prompt, seed=5, steps=3, expand_with="none"))  # other steps: its own call
+    assert groups({i: prepare(cache, job) for i, job in enumerate(jobs)}) == [[0, 1, 2], [3]]
+    shared, alone = run_jobs(cache, jobs, share_draws=True), run_jobs(cache, jobs, share_draws=False)
+    for s, a in zip(shared, alone):
+        assert s.parameters == a.parameters and s.used_prompt == a.used_prompt
+        diff = np.abs(np.asarray(s.images[0]).astype(int) - np.asarray(a.images[0]).astype(int))
+        assert diff.max() <= 1 and (diff > 0).mean() < 0.05
+    assert same_pictures(shared[3], alone[3])  # drawn alone either way
+
+
+def test_config_is_checked(tmp_path, registry):
+    bad = tmp_path / "ray.toml"
+    bad.write_text('[models."starter/shapes-diffusion"]\nreplicas = 0\n')
+    with pytest.raises(InvalidServingConfig, match="replicas must be a whole number above 0"):
+        load_config(bad, registry)
+    bad.write_text('[models."nobody/nothing"]\nreplicas = 1\n')
+    with pytest.raises(InvalidServingConfig, match="not in the zoo"):
+        load_config(bad, registry)
+    bad.write_text('[defaults]\nautoscaling = { min_replicas = 3, max_replicas = 2 }\n')
+    with pytest.raises(InvalidServingConfig, match="min_replicas is above max_replicas"):
+        load_config(bad, registry)
+    placement = load_config(registry=registry).placement(DIFFUSION)
+    assert placement.serve_options()["num_replicas"] >= 1
+
+
+def test_ray_data_cli_matches_the_local_path(backend, tmp_path):
+    from pipelines.__main__ import main
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("big red ball on the left\ntiny blue box up top\n"
+                       "a green triangle on the right\ntwo red balls\na purple cross at the bottom\n")
+    assert main(["generate", "--prompts", str(prompts), "--seed", "4", "--out", str(tmp_path / "local")]) == 0
+    assert main(["generate", "--prompts", str(prompts), "--seed", "4", "--out", str(tmp_path / "ray"), "--ray"]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "ray" / "results.jsonl").read_text().splitlines()]
+    assert [r["prompt"] for r in rows] == prompts.read_text().splitlines()
+    assert [r["seed"] for r in rows] == [4 + 1000 * i for i in range(5)]
+    assert (tmp_path / "ray" / "results.jsonl").read_text() == (tmp_path / "local" / "results.jsonl").read_text()
+    for row in rows:  # same pixels and the same parameters chunk: the very same file
+        assert (tmp_path / "ray" / row["image"]).read_bytes() == (tmp_path / "local" / row["image"]).read_bytes()
+
+
+def test_a_killed_replica_is_replaced_and_its_request_retried(backend, local):
+    handle = backend.handle(DIFFUSION)
+    victim = handle.pid.remote().result()
+    job = GenerateRequest("big red ball on the left", seed=21, steps=40, num_images=4)
+    answers, started = [], threading.Event()
+
+    def client():
+        started.set()
+        answers.append(backend.generate(job))
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    started.wait()
+    time.sleep(1.0)  # the request is on the replica, drawing
+    os.kill(victim, signal.SIGKILL)
+    thread.join(timeout=120)
+    assert backend.resent == 1  # the request was on the dying replica, and was sent once more
+    assert len(answers) == 1  # answered once
+    assert handle.pid.remote().result() != victim  # a new replica
+    assert same_pictures(answers[0], local.generate(job))
