@@ -72,6 +72,10 @@ def _prompts(args) -> list[str]:
 def cmd_generate(args) -> None:
     from pipelines.text2image import generate
 
+    if args.ray:
+        from serving.ray_batch import generate_on_ray
+
+        return generate_on_ray(args, _prompts(args))
     prompts, out = _prompts(args), _out_dir(args)
     cache = _cache(args)
     verify = getattr(args, "verify", None)
@@ -129,8 +133,13 @@ def cmd_expand(args) -> None:
 def cmd_evaluate(args) -> None:
     from pipelines.evaluate import evaluate, format_table
 
-    result = evaluate(_cache(args), _prompts(args), args.model, args.verify, args.rounds, args.seed, args.steps,
-                      args.expand_with)
+    if args.ray:
+        from serving.ray_batch import evaluate_on_ray
+
+        result = evaluate_on_ray(args, _prompts(args))
+    else:
+        result = evaluate(_cache(args), _prompts(args), args.model, args.verify, args.rounds, args.seed, args.steps,
+                          args.expand_with)
     print(format_table(result))
     if args.json:
         print(json.dumps(result))
@@ -162,6 +171,9 @@ def cmd_edit(args) -> None:
             results.flush()
 
 
+RAY_HELP = "draw on Ray Data model actors (pip install -r requirements-ray.txt; joins $RAY_ADDRESS if set)"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -180,6 +192,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--verify", type=int, metavar="N", help="draw N candidates per round and keep the best match")
     g.add_argument("--rounds", type=int, default=2, help="with --verify: rounds of prompt rewriting at most")
     g.add_argument("--out", required=True)
+    g.add_argument("--ray", action="store_true", help=RAY_HELP)
     g.set_defaults(run=cmd_generate)
 
     s = sub.add_parser("stylize", help="redraw pictures in a style")
@@ -211,6 +224,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--steps", type=int)
     v.add_argument("--json", action="store_true", help="also print the result as one JSON line")
+    v.add_argument("--ray", action="store_true", help=RAY_HELP)
     v.set_defaults(run=cmd_evaluate)
 
     d = sub.add_parser("edit", help="edit pictures by instruction")
