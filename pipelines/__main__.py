@@ -75,7 +75,7 @@ def cmd_generate(args) -> None:
     if args.ray:
         from serving.ray_batch import generate_on_ray
 
-        return generate_on_ray(args, _prompts(args))
+        return generate_on_ray(args, _prompts(args), _out_dir(args))
     prompts, out = _prompts(args), _out_dir(args)
     cache = _cache(args)
     verify = getattr(args, "verify", None)

@@ -90,8 +90,8 @@ def _dataset(rows: list[dict], registry_path, config_path, concurrency: int | No
                                num_gpus=config.gpus or None)
 
 
-def generate_on_ray(args, prompts: list[str]) -> None:
-    """cmd_generate on Ray Data: the same files, rows, seeds (S + 1000 i) and pictures."""
+def generate_on_ray(args, prompts: list[str], out: Path) -> None:
+    """cmd_generate on Ray Data: the same files, rows, seeds (S + 1000 i) and pictures in the folder `out`."""
     expand_with = inputs.expander_choice(args.expand_with)
     verify = getattr(args, "verify", None)
     rows = []
@@ -99,8 +99,6 @@ def generate_on_ray(args, prompts: list[str]) -> None:
         job = GenerateRequest(prompt, "", args.model, expand_with, args.steps, None if verify else args.guidance,
                               seed=args.seed + index * 1000, verify=verify or None, rounds=args.rounds)
         rows.append({"index": index, "job": json.dumps(asdict(job))})
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     dataset = _dataset(rows, args.registry, getattr(args, "ray_config", None))
     bar = tqdm(total=len(rows), desc="generate (ray)", unit="prompt")
     with open(out / "results.jsonl", "w") as results, bar:
