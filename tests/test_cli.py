@@ -12,6 +12,7 @@ from pipelines.metadata import read_png
 from worlds.shapes.world import Obj, Scene, render_pil
 
 REPO = Path(__file__).resolve().parent.parent
+TWO_OBJECTS = "a large blue square on the left and a small pink triangle on the right on a gray background, flat style"
 PROMPTS = ["a small red circle in the center on a white background, flat style", "big blue box on the left"]
 
 
@@ -64,7 +65,10 @@ def test_stylize_caption_and_expand(cli, tmp_path, picture, capsys):
     assert cli("caption", str(picture), str(out / "0000.png")) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["image"] for line in lines] == [str(picture), str(out / "0000.png")]
-    assert all(isinstance(line["caption"], str) and line["caption"] for line in lines)
+    # the picture, then its outline redraw, each told by its exact canonical sentence
+    assert [line["caption"] for line in lines] == [
+        "a large green triangle in the center on a gray background, flat style",
+        "a large green triangle in the center on a gray background, outline style"]
     assert cli("expand", "--seed", "2", "big red ball", "tiny box up top") == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["prompt"] for line in lines] == ["big red ball", "tiny box up top"]
@@ -72,11 +76,14 @@ def test_stylize_caption_and_expand(cli, tmp_path, picture, capsys):
 
 
 def test_evaluate_prints_the_fidelity_table(cli, capsys):
-    assert cli("evaluate", "--json", *PROMPTS[:1]) == 0
+    assert cli("evaluate", "--json", TWO_OBJECTS) == 0
     out = capsys.readouterr().out
-    assert "whole" not in out and "1-object scenes right" in out and "position" in out
+    assert "whole" not in out and "2-object scenes right" in out and "position" in out
     result = json.loads(out.splitlines()[-1])
-    assert result["prompts"] == 1 and 0 <= result["scenes"]["all scenes right"] <= 1
+    assert result["prompts"] == 1 and result["model"] == "starter/shapes-diffusion"
+    # the starter model draws this two-object scene right at seed 0: every attribute, and the whole scene
+    assert result["scenes"] == {"2-object scenes right": 1.0, "all scenes right": 1.0}
+    assert set(result["attributes"].values()) == {1.0}
 
 
 @pytest.mark.parametrize("args,words", [
