@@ -7,13 +7,14 @@ from typing import Protocol
 
 from pipelines import captioning, prompt_expansion, style_transfer, text2image
 from pipelines.results import GenerateRequest, Generation, Stylized
+from pipelines.batching import Preview
 from pipelines.text2image import Progress
 from zoo.cache import ModelCache
 
 
 class Backend(Protocol):
     def generate(self, job: GenerateRequest, progress: Progress | None = None,
-                 cancel: threading.Event | None = None) -> Generation: ...
+                 cancel: threading.Event | None = None, preview: Preview | None = None) -> Generation: ...
 
     def stylize(self, image, style: str, model_id: str | None = None, strength: float | None = None,
                 seed: int | None = None, progress: Progress | None = None,
@@ -30,8 +31,8 @@ class LocalBackend:
     def __init__(self, cache: ModelCache):
         self.cache = cache
 
-    def generate(self, job, progress=None, cancel=None) -> Generation:
-        return text2image.run(self.cache, job, progress, cancel)
+    def generate(self, job, progress=None, cancel=None, preview=None) -> Generation:
+        return text2image.run(self.cache, job, progress, cancel, preview)
 
     def stylize(self, image, style, model_id=None, strength=None, seed=None, progress=None, cancel=None) -> Stylized:
         return style_transfer.stylize(self.cache, image, style, model_id=model_id, strength=strength, seed=seed,

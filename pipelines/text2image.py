@@ -4,14 +4,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-import torch
 from PIL import Image
 
 from pipelines import inputs
+from pipelines.batching import Preview, batcher_for
 from pipelines.prompt_expansion import prompt_for
 from pipelines.results import NONE, GenerateRequest, Generation, Picture, png_parameters
 from zoo.cache import ModelCache
-from zoo.errors import BadInput, Cancelled
+from zoo.errors import BadInput
 from zoo.registry import ModelEntry
 
 MAX_IMAGES = 8
@@ -36,10 +36,13 @@ def side_range(entry: ModelEntry) -> tuple[int, int]:
 
 
 def _side(value, name: str, entry: ModelEntry) -> int:
-    low, high = side_range(entry)
-    side = inputs.number(value, f"{name} for {entry.id}", low, high, integer=True)
+    side = inputs.number(value, name, 8, 4096, integer=True)
     if side % 8:
         raise BadInput(f"{name} must be a multiple of 8; got {side}.")
+    low, high = side_range(entry)
+    if not low <= side <= high:
+        sizes = f"{low}" if low == high else f"from {low} to {high}"
+        raise BadInput(f"{entry.id} draws {name.lower()}s {sizes} pixels; got {side}.")
     return side
 
 
@@ -66,8 +69,9 @@ def prepare(cache: ModelCache, job: GenerateRequest) -> tuple[str, str, ModelEnt
 
 
 def run(cache: ModelCache, job: GenerateRequest, progress: Progress | None = None,
-        cancel: threading.Event | None = None) -> Generation:
-    """Plain generation, or verify-and-refine when the request asks for candidates."""
+        cancel: threading.Event | None = None, preview: Preview | None = None) -> Generation:
+    """Plain generation, or verify-and-refine when the request asks for candidates. `preview` is
+    handed cheap pictures of the latents during the run (verify: each round's candidates)."""
     if job.verify:
         from pipelines.verify import run_verified
 
@@ -77,7 +81,7 @@ def run(cache: ModelCache, job: GenerateRequest, progress: Progress | None = Non
     expander = NONE if job.draw_as_is else inputs.expander_choice(job.expand_with)
     used = prompt_for(cache, entry, request, expander, seed)
     seeds = [inputs.offset_seed(seed, i) for i in range(count)]
-    images, sampler = draw(cache, entry, [used] * count, negative, run, seeds, progress, cancel)
+    images, sampler = draw(cache, entry, [used] * count, negative, run, seeds, progress, cancel, preview)
     return Generation(
         [Picture(image, png_parameters(used, request, entry.id, s, sampler, run, negative_prompt=negative))
          for image, s in zip(images, seeds)],
@@ -96,17 +100,8 @@ def generate(cache: ModelCache, prompt: str, negative_prompt: str = "", model_id
 
 
 def draw(cache: ModelCache, entry: ModelEntry, prompts: list[str], negative: str, run: dict, seeds: list[int],
-         progress: Progress | None = None, cancel: threading.Event | None = None) -> tuple[list[Image.Image], str]:
-    """One picture per prompt, in one batch (picture i depends only on prompt i and seed i),
-    and the sampler's name."""
-    with cache.use(entry.id) as pipe:
-        generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
-        out = pipe(
-            prompt=prompts, negative_prompt=[negative] * len(prompts) if negative else None,
-            num_inference_steps=run["steps"], guidance_scale=run["guidance"], width=run["width"], height=run["height"],
-            generator=generators, callback_on_step_end=step_callback(progress, cancel, run["steps"]),
-        )
-        sampler = type(pipe.scheduler).__name__.removesuffix("Scheduler")
-    if cancel is not None and cancel.is_set():
-        raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
-    return out.images, sampler
+         progress: Progress | None = None, cancel: threading.Event | None = None,
+         preview: Preview | None = None) -> tuple[list[Image.Image], str]:
+    """One picture per prompt (picture i from prompt i and seed i), and the sampler's name. Requests
+    that share the model and settings may be drawn in one call with others (pipelines/batching.py)."""
+    return batcher_for(cache).draw(entry, prompts, negative, run, seeds, progress, cancel, preview)

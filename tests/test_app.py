@@ -236,3 +236,31 @@ def test_generate_verified_shows_every_candidate_best_first(client):
         assert picture["caption"] == f"score {score:.2f} — {caption}"
         with Image.open(picture["image"]) as image:
             image.load()
+
+
+# ------------------------------------------------------------------ previews and stop
+
+def test_generate_streams_previews_before_the_final_picture(client):
+    job = client.submit(CANONICAL, steps=8, seed=5, api_name="/generate")
+    final = job.result(timeout=120)
+    outputs = job.outputs()
+    previews = [o for o in outputs[:-1] if o[0] and o[0][0]["caption"] == "preview"]
+    assert len(previews) >= 2 and outputs[-1][0] == final[0]
+    assert final[0][0]["caption"] == "seed 5"
+
+
+def test_stop_through_the_api_stops_the_drawing(client, cache):
+    import time
+
+    from pipelines.batching import batcher_for
+
+    batcher = batcher_for(cache)
+    job = client.submit(CANONICAL, steps=150, seed=5, api_name="/generate")
+    deadline = time.time() + 60
+    while not job.outputs() and time.time() < deadline:  # the first preview: the drawing is under way
+        time.sleep(0.05)
+    before = batcher.steps_run
+    job.cancel()
+    time.sleep(3)
+    assert batcher.steps_run - before < 100  # a full run would go on to step 150
+    still_serves(client)

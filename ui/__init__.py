@@ -10,7 +10,6 @@ from ui import caption, generate, style, zoo_tab
 from ui.guard import RequestGuard
 from ui.studio import Studio
 
-GPU = "gpu"  # the concurrency group of every event that runs a model
 CSS = ".pixelated img { image-rendering: pixelated; }"  # a 64 x 64 picture scaled up without smoothing
 
 
@@ -23,17 +22,16 @@ class ServeLimits:
 
 def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> gr.Blocks:
     studio = studio if isinstance(studio, Studio) else Studio(studio)  # a bare ModelCache works too
-    queue_options = dict(concurrency_id=GPU, concurrency_limit=1, preprocess=False)
     with gr.Blocks(title="Atelier", analytics_enabled=False, delete_cache=(3600, 24 * 3600)) as demo:
         gr.Markdown("# Atelier\nLanguage-guided picture making with a model zoo that works offline.")
         with gr.Tab("Generate", id="generate"):
-            generate.build(studio, queue_options)
+            generate.build(studio)
         with gr.Tab("Style transfer", id="style"):
-            style.build(studio, queue_options)
+            style.build(studio)
         with gr.Tab("Caption", id="caption"):
-            caption.build(studio, queue_options)
+            caption.build(studio)
         with gr.Tab("Zoo", id="zoo") as tab:
-            zoo_tab.build(studio, queue_options, tab)
+            zoo_tab.build(studio, tab)
     demo.queue(max_size=limits.queue_size, default_concurrency_limit=1)
     demo.atelier_limits = limits  # type: ignore[attr-defined]
     return demo

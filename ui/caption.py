@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ui.files import display_name, uploaded_picture, uploaded_pictures
-from ui.jobs import handler
+from ui.jobs import DESCRIBING, handler
 from ui.studio import Studio
 from ui.style import example_files
 
@@ -19,7 +19,7 @@ def caption(studio: Studio, image, images=None, model=None, progress=gr.Progress
     return (texts[0] if first else ""), [[n, t] for n, t in zip(names, texts[len(first):])]
 
 
-def build(studio: Studio, queue_options: dict) -> None:
+def build(studio: Studio) -> None:
     entry = studio.default("captioning")
     with gr.Row():
         with gr.Column():
@@ -33,4 +33,4 @@ def build(studio: Studio, queue_options: dict) -> None:
             text = gr.Textbox(label="Caption", interactive=False)
             table = gr.Dataframe(headers=["file", "caption"], label="Captions", interactive=False, wrap=True)
     button.click(handler(caption, studio, gpu_seconds=30), inputs=[image, files, model], outputs=[text, table],
-                 api_name="caption", **queue_options)
+                 api_name="caption", **DESCRIBING)

@@ -5,9 +5,9 @@ import gradio as gr
 
 from pipelines import inputs, text2image, verify
 from pipelines.results import AUTO, NONE, GenerateRequest, Generation
-from ui.jobs import handler
+from ui.jobs import DESCRIBING, DRAWING, handler, streamed
 from ui.studio import Studio
-from zoo.errors import BadInput
+from zoo.errors import BadInput, Cancelled
 
 EXAMPLE_PROMPTS = [
     "big red ball on the left",
@@ -31,13 +31,23 @@ def generate(studio: Studio, prompt, negative_prompt=None, model=None, expand_wi
         verify=(4 if candidates is None else candidates) if _flag(verify_and_refine) else None,
         rounds=2 if rounds is None else rounds, draw_as_is=bool(written),
     )
+    embed = _flag(embed_parameters, studio.embed_parameters)
     progress(0, desc="loading models and rewriting the request")
     with studio.runs.start(request, "generate", progress, "drawing") as run:
-        result = studio.backend.generate(job, run.progress, run.cancel)
-    return shown(studio, result, _flag(embed_parameters, studio.embed_parameters), request_text=prompt)
+        work = lambda preview: studio.backend.generate(job, run.progress, run.cancel, preview)
+        try:
+            for kind, value in streamed(work):
+                if kind == "preview":
+                    yield [(p, "preview") for p in value], gr.skip(), gr.skip(), gr.skip()
+                else:
+                    yield shown(studio, value, embed)
+        except Cancelled:
+            gr.Info("Stopped: the last preview stays on screen; nothing else was drawn.")
+        finally:
+            run.cancel.set()  # a cancelled event closes this generator: the drawing stops after its step
 
 
-def shown(studio: Studio, result: Generation, embed: bool, request_text=None):
+def shown(studio: Studio, result: Generation, embed: bool):
     """The outputs of /generate: gallery, prompt used, parameters, PNG files (each picture written once)."""
     files = studio.downloads.save(result.images, result.parameters, embed)
     if result.rounds:
@@ -71,9 +81,14 @@ def defaults_for(studio: Studio, model):
     if entry is None or entry.task != "text-to-image":
         return [gr.update()] * 5
     run = text2image.settings(entry)
-    low, high = text2image.side_range(entry)
-    return (run["steps"], run["guidance"], gr.update(value=run["width"], minimum=low, maximum=high),
-            gr.update(value=run["height"], minimum=low, maximum=high), entry.expander or AUTO)
+    return (run["steps"], run["guidance"], gr.update(value=run["width"], **size_range(entry)),
+            gr.update(value=run["height"], **size_range(entry)), entry.expander or AUTO)
+
+
+def size_range(entry) -> dict:
+    """The size sliders' range for a model: what it draws (a fixed size shows, greyed out)."""
+    low, high = text2image.side_range(entry) if entry else (64, 2048)
+    return {"minimum": low, "maximum": max(high, low + 8), "interactive": high > low}
 
 
 def stop(studio: Studio, request: gr.Request):
@@ -81,11 +96,10 @@ def stop(studio: Studio, request: gr.Request):
         gr.Info("Stopping after the current step.")
 
 
-def build(studio: Studio, queue_options: dict) -> None:
+def build(studio: Studio) -> None:
     """The tab's layout and events, inside the app's gr.Blocks."""
     entry = studio.default("text-to-image")
     run0 = text2image.settings(entry) if entry else {"steps": 25, "guidance": 7.5, "width": 512, "height": 512}
-    low, high = text2image.side_range(entry) if entry else (64, 2048)
     expanders = [AUTO, NONE] + studio.choices("prompt-expansion")
     with gr.Row():
         with gr.Column(scale=2):
@@ -109,8 +123,8 @@ def build(studio: Studio, queue_options: dict) -> None:
                     steps = gr.Slider(1, text2image.MAX_STEPS, value=run0["steps"], step=1, label="Steps")
                     guidance = gr.Slider(0, 30, value=run0["guidance"], step=0.5, label="Guidance")
                 with gr.Row():
-                    width = gr.Slider(low, high, value=run0["width"], step=8, label="Width")
-                    height = gr.Slider(low, high, value=run0["height"], step=8, label="Height")
+                    width = gr.Slider(value=run0["width"], step=8, label="Width", **size_range(entry))
+                    height = gr.Slider(value=run0["height"], step=8, label="Height", **size_range(entry))
                 with gr.Row():
                     seed = gr.Number(-1, precision=0, label="Seed (-1: random)", minimum=-1, maximum=inputs.MAX_SEED)
                     num_images = gr.Slider(1, text2image.MAX_IMAGES, value=1, step=1, label="Number of images")
@@ -130,11 +144,11 @@ def build(studio: Studio, queue_options: dict) -> None:
         [generate_button.click, prompt.submit], handler(generate, studio, gpu_seconds=120),
         inputs=[prompt, negative, model, expand_with, rewritten, steps, guidance, width, height, seed, num_images,
                 verify_box, candidates, rounds, embed],
-        outputs=[gallery, rewritten, parameters, pngs], api_name="generate", **queue_options)
+        outputs=[gallery, rewritten, parameters, pngs], api_name="generate", **DRAWING)
     # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
     stop_button.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, api_visibility="private")
     rewrite_button.click(handler(expand, studio, gpu_seconds=30), inputs=[prompt, expand_with, seed], outputs=[rewritten],
-                         api_name="expand", **queue_options)
+                         api_name="expand", **DESCRIBING)
     # a new request makes the prompt shown stale: clear it in the browser, no server round trip
     prompt.input(None, outputs=[rewritten], js="() => ''", api_visibility="private", queue=False)
     model.change(handler(defaults_for, studio), inputs=[model],

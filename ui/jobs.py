@@ -1,14 +1,17 @@
 """How a handler runs a model job: errors become one sentence, progress reaches the page, Stop stops it."""
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import logging
 import os
+import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import gradio as gr
 
@@ -16,6 +19,19 @@ from zoo.errors import AtelierError
 
 GENERIC_ERROR = "Something went wrong on the server (it has been logged); try again, or pick another model."
 log = logging.getLogger("atelier")
+T = TypeVar("T")
+
+
+def events(group: str, limit: int) -> dict:
+    """Queue options of an event that runs a model: its concurrency group and how many run at once.
+    The cache lets one job at a time use each model; other models work meanwhile (within the budget).
+    Handlers take raw values (preprocess=False): the pipelines check every one."""
+    return dict(concurrency_id=group, concurrency_limit=limit, preprocess=False)
+
+
+DRAWING = events("draw", 8)  # text-to-image requests in flight: enough to fill a batch (pipelines/batching.py)
+DESCRIBING = events("describe", 4)  # captions and prompt rewrites
+LOADING = events("load", 1)
 
 
 def on_zero_gpu_space() -> bool:
@@ -131,6 +147,27 @@ class Runs:
         if flag is not None:
             flag.set()
         return flag is not None
+
+
+def streamed(work: Callable[[Callable], T]) -> Iterator[tuple[str, object]]:
+    """Runs work(preview) in a thread of its own; yields ("preview", pictures) as they come, then
+    ("result", value). An exception in work is raised here, in the handler's thread."""
+    updates: queue.Queue = queue.Queue()
+
+    def target():
+        try:
+            updates.put(("result", work(lambda pictures: updates.put(("preview", pictures)))))
+        except BaseException as e:  # handed to the handler's thread
+            updates.put(("error", e))
+
+    threading.Thread(target=contextvars.copy_context().run, args=(target,), daemon=True).start()
+    while True:
+        kind, value = updates.get()
+        if kind == "error":
+            raise value
+        yield kind, value
+        if kind == "result":
+            return
 
 
 def step_reporter(progress, what: str):

@@ -6,7 +6,7 @@ from pathlib import Path
 import gradio as gr
 
 from ui.files import uploaded_picture
-from ui.jobs import handler
+from ui.jobs import DRAWING, handler
 from ui.studio import Studio
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -40,7 +40,7 @@ def example_files() -> list[tuple[str, str]]:
     return [(str(ASSETS / f), s) for f, s in EXAMPLES if (ASSETS / f).is_file()]
 
 
-def build(studio: Studio, queue_options: dict) -> None:
+def build(studio: Studio) -> None:
     entry = studio.default("text-to-image")
     with gr.Row():
         with gr.Column():
@@ -63,7 +63,7 @@ def build(studio: Studio, queue_options: dict) -> None:
             png = gr.File(label="PNG file")
     stylizing = stylize_button.click(handler(stylize, studio, gpu_seconds=60),
                                      inputs=[image, style, model, strength, seed], outputs=[result, used, caption, png],
-                                     api_name="stylize", **queue_options)
+                                     api_name="stylize", **DRAWING)
     stop_button.click(handler(stop, studio), cancels=[stylizing], concurrency_limit=None, api_visibility="private")
     model.change(handler(strength_for, studio), inputs=[model], outputs=[strength], api_visibility="private",
                  queue=False)

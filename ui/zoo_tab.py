@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ui.jobs import handler
+from ui.jobs import LOADING, handler
 from ui.studio import Studio
 from zoo import hub
 
@@ -40,7 +40,7 @@ def summary(studio: Studio) -> str:
     return text + (" The hub is **offline**: only models already on this machine can load." if hub.offline() else "")
 
 
-def build(studio: Studio, queue_options: dict, tab: gr.Tab) -> None:
+def build(studio: Studio, tab: gr.Tab) -> None:
     gr.Markdown(summary(studio))
     table = gr.Dataframe(rows(studio), interactive=False, wrap=True, headers=HEADERS)
     default = studio.default("text-to-image")
@@ -54,7 +54,7 @@ def build(studio: Studio, queue_options: dict, tab: gr.Tab) -> None:
     status = gr.Markdown()
     refresh = handler(rows, studio)
     load_button.click(handler(load, studio, gpu_seconds=120), inputs=[model], outputs=[table, status],
-                      api_visibility="private", **queue_options)
+                      api_visibility="private", **LOADING)
     unload_button.click(handler(unload, studio), inputs=[model], outputs=[table, status], api_visibility="private",
                         queue=False)
     refresh_button.click(refresh, outputs=[table], api_visibility="private", queue=False)

@@ -152,7 +152,7 @@ class ModelCache:
             if slot is None or slot.value is None or slot.users:
                 return False
             self._drop(model_id)
-        self._free_memory()
+        self.free_memory()
         return True
 
     def state(self, entry: ModelEntry) -> str:
@@ -200,7 +200,7 @@ class ModelCache:
                     self._drop(model_id)
                     freed = True
         if freed:
-            self._free_memory()
+            self.free_memory()
 
     def _drop(self, model_id: str) -> None:
         slot = self._slots.pop(model_id)
@@ -208,7 +208,7 @@ class ModelCache:
         slot.forms.clear()
         slot.bytes = 0
 
-    def _free_memory(self) -> None:
+    def free_memory(self) -> None:
         gc.collect()
         if self.device == "cuda":
             torch.cuda.empty_cache()

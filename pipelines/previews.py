@@ -1,0 +1,69 @@
+"""Cheap pictures of the latents while a run is under way.
+
+Small latents (a 64 x 64 starter picture has 8 x 8) are decoded by the model's own autoencoder: that
+costs less than one denoising step. Larger ones go through a linear latent-to-RGB map fitted once per
+model from a few decodes of its own autoencoder, so any VAE gets previews without a second model.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import torch
+from PIL import Image
+
+FULL_DECODE_SIDE = 16  # latents up to 16 x 16 are decoded for real
+PREVIEWS_PER_RUN = 4
+
+
+def preview_steps(total: int) -> set[int]:
+    """The steps (1-based) after which a preview is shown: about four, never the last, none for one step."""
+    if total < 2:
+        return set()
+    every = max(1, total // PREVIEWS_PER_RUN)
+    return {s for s in range(every, total, every)}
+
+
+class Previewer:
+    def __init__(self):
+        self._maps: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._lock = threading.Lock()
+
+    def pictures(self, pipe, latents: torch.Tensor) -> list[Image.Image]:
+        with torch.inference_mode():
+            if max(latents.shape[-2:]) <= FULL_DECODE_SIDE:
+                rgb = _decode(pipe, latents)
+            else:
+                weight, bias = self._linear_map(pipe, latents)
+                rgb = torch.einsum("bchw,cr->brhw", latents.float(), weight) + bias[None, :, None, None]
+                rgb = torch.nn.functional.interpolate(rgb, scale_factor=pipe.vae_scale_factor, mode="nearest")
+        array = ((rgb.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+        return [Image.fromarray(np.ascontiguousarray(a), "RGB") for a in array]
+
+    def _linear_map(self, pipe, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        key = id(pipe.vae)
+        with self._lock:
+            if key not in self._maps:
+                self._maps[key] = _fit_linear_map(pipe, latents.shape[1])
+            return self._maps[key]
+
+
+def _decode(pipe, latents: torch.Tensor) -> torch.Tensor:
+    vae = pipe.vae
+    scaled = latents.to(vae.dtype) / vae.config.scaling_factor
+    if getattr(vae.config, "shift_factor", None):
+        scaled = scaled + vae.config.shift_factor
+    return vae.decode(scaled).sample.float()
+
+
+def _fit_linear_map(pipe, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Least squares from latent channels to RGB, on decodes of a few seeded random latents."""
+    generator = torch.Generator("cpu").manual_seed(0)
+    latents = torch.randn(4, channels, 16, 16, generator=generator).to(pipe.vae.device)
+    rgb = _decode(pipe, latents)
+    rgb = torch.nn.functional.avg_pool2d(rgb, pipe.vae_scale_factor)  # one RGB value per latent pixel
+    x = latents.float().permute(0, 2, 3, 1).reshape(-1, channels).cpu()
+    x = torch.cat([x, torch.ones(len(x), 1)], dim=1)
+    y = rgb.permute(0, 2, 3, 1).reshape(-1, 3).cpu()
+    solution = torch.linalg.lstsq(x, y).solution
+    return solution[:-1].to(latents.device), solution[-1].to(latents.device)
