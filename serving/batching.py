@@ -10,11 +10,13 @@ actors both call run_jobs.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipelines import inputs, text2image
 from pipelines.prompt_expansion import prompt_for
 from pipelines.results import NONE, GenerateRequest, Generation, Picture, png_parameters
+from pipelines.text2image import Progress
 from zoo.cache import ModelCache
 from zoo.errors import AtelierError
 from zoo.registry import ModelEntry
@@ -54,34 +56,53 @@ def groups(prepared: dict[int, Prepared]) -> list[list[int]]:
     return list(by_key.values())
 
 
-def run_jobs(cache: ModelCache, jobs: list[GenerateRequest], share_draws: bool = False) -> list:
-    """One Generation per job, or the AtelierError that job met (one bad request fails alone)."""
+def run_jobs(cache: ModelCache, jobs: list[GenerateRequest], share_draws: bool = False,
+             progress: list[Progress] | None = None, done: Callable[[int, object], None] | None = None) -> list:
+    """One Generation per job, or the AtelierError that job met (one bad request fails alone).
+    progress[i] hears job i's steps; done(i, result) hears each job as soon as it is answered."""
     results: list = [None] * len(jobs)
+    progress = progress or [None] * len(jobs)
+
+    def answer(index: int, result) -> None:
+        results[index] = result
+        if done is not None:
+            done(index, result)
+
     prepared: dict[int, Prepared] = {}
     for index, job in enumerate(jobs):
         try:
             if job.verify or not share_draws:
-                results[index] = text2image.run(cache, job)
+                answer(index, text2image.run(cache, job, progress[index]))
             else:
                 prepared[index] = prepare(cache, job)
         except AtelierError as e:
-            results[index] = e
+            answer(index, e)
     for members in groups(prepared):
         try:
-            for index, generation in zip(members, draw_together(cache, [prepared[i] for i in members])):
-                results[index] = generation
+            report = _fan_out([progress[i] for i in members])
+            generations = draw_together(cache, [prepared[i] for i in members], report)
         except AtelierError as e:
-            for index in members:
-                results[index] = e
+            generations = [e] * len(members)
+        for index, generation in zip(members, generations):
+            answer(index, generation)
     return results
 
 
-def draw_together(cache: ModelCache, items: list[Prepared]) -> list[Generation]:
+def _fan_out(listeners: list) -> Progress:
+    def report(step: int, total: int) -> None:
+        for listener in listeners:
+            if listener is not None:
+                listener(step, total)
+
+    return report
+
+
+def draw_together(cache: ModelCache, items: list[Prepared], progress: Progress | None = None) -> list[Generation]:
     """Compatible requests in one diffusion call, cut back into one Generation each."""
     first = items[0]
     prompts = [item.used for item in items for _ in item.seeds]
     seeds = [s for item in items for s in item.seeds]
-    images, sampler = text2image.draw(cache, first.entry, prompts, first.negative, first.run, seeds)
+    images, sampler = text2image.draw(cache, first.entry, prompts, first.negative, first.run, seeds, progress)
     out, start = [], 0
     for item in items:
         pictures = [

@@ -41,6 +41,8 @@ class _Replica:
 
 
 class TextToImage(_Replica):
+    """Streams, per request: ("progress", step, steps) as the diffusion runs, then ("done", answer)."""
+
     def __init__(self, registry_path: str, placement: Placement):
         super().__init__(registry_path, placement)
         self.share_draws = placement.share_draws
@@ -48,15 +50,61 @@ class TextToImage(_Replica):
         self.draw_batch.set_batch_wait_timeout_s(placement.batch_wait_s)
 
     async def generate(self, job):
-        return await self.draw_batch(job)
+        async for item in self.draw_batch(job):
+            yield item
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.01)
-    async def draw_batch(self, jobs: list) -> list:
-        """The requests that arrived together: compatible ones grouped, each answered as if alone."""
-        return await asyncio.to_thread(run_jobs, self.cache, jobs, self.share_draws)
+    async def draw_batch(self, jobs: list):
+        """The requests that arrived together: compatible ones grouped, each answered as soon as it is
+        drawn and as if alone. Each yield holds one item per request (None: no news for it)."""
+        events = _Events(len(jobs))
+        work = asyncio.to_thread(run_jobs, self.cache, jobs, self.share_draws,
+                                 [events.progress(i) for i in range(len(jobs))], events.done)
+        async for batch in events.stream(work):
+            yield batch
 
     async def stylize(self, image, style, model_id, strength, seed):
-        return await self._run(style_transfer.stylize, image, style, model_id=model_id, strength=strength, seed=seed)
+        events = _Events(1)
+
+        def work():
+            try:
+                result = style_transfer.stylize(self.cache, image, style, model_id=model_id, strength=strength,
+                                                seed=seed, progress=events.progress(0))
+            except AtelierError as e:
+                result = e
+            events.done(0, result)
+
+        async for batch in events.stream(asyncio.to_thread(work)):
+            yield batch[0]
+
+
+class _Events:
+    """What worker threads report for the requests of one batch, handed to the event loop in order."""
+
+    def __init__(self, size: int):
+        self.size, self.finished = size, set()
+        self.loop, self.queue = asyncio.get_running_loop(), asyncio.Queue()
+
+    def progress(self, index: int):
+        def report(step: int, total: int) -> None:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, (index, ("progress", step, total)))
+
+        return report
+
+    def done(self, index: int, result) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, (index, ("done", result)))
+
+    async def stream(self, work):
+        task = asyncio.ensure_future(work)
+        task.add_done_callback(lambda _: self.queue.put_nowait(None))
+        while (item := await self.queue.get()) is not None:
+            index, event = item
+            batch = [StopIteration if i in self.finished else None for i in range(self.size)]
+            batch[index] = event
+            if event[0] == "done":
+                self.finished.add(index)
+            yield batch
+        await task  # a bug in the work (not an AtelierError) reaches every caller
 
 
 class Captioner(_Replica):

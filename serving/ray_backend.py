@@ -9,8 +9,9 @@ Each model gets its own Serve application the first time it is asked for (or fin
 another front end on the cluster already deployed), placed as serving/ray.toml says. A request
 whose replica dies under it is sent again (the answer depends only on the request and its seed,
 so a retry gives the same pictures), up to the model's `retries`; each call returns once.
-Progress: the replica runs the job whole, so the page sees the final step when the answer
-arrives; Stop stops waiting at once (the request is cancelled on the Ray side where Serve can).
+Progress: generate and stylize stream every diffusion step back from the replica (a retried
+request starts counting again); Stop is seen at the next step and cancels the request on the
+Ray side (a draw already shared with other requests finishes for them).
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ from serving.config import load_config
 from zoo.errors import AtelierError, Cancelled, ModelUnavailable
 from zoo.registry import load_registry
 
-POLL_S = 0.05
-TASKS = ("text-to-image", "prompt-expansion", "captioning")  # how often a waiting call looks at the Stop flag
+POLL_S = 0.05  # how often a waiting call looks at the Stop flag
+TASKS = ("text-to-image", "prompt-expansion", "captioning")
+STREAMED = {"generate", "stylize"}  # replica methods that stream progress, then the answer
 
 
 class RayBackend:
@@ -56,18 +58,15 @@ class RayBackend:
     def generate(self, job: GenerateRequest, progress: Progress | None = None,
                  cancel: threading.Event | None = None) -> Generation:
         entry = self.registry.pick(job.model, "text-to-image")
-        result = self._ask(entry.id, "text-to-image", "generate", (job,), cancel)
-        _finished(progress, result.parameters[0].get("steps", 1))
-        return result
+        return self._ask(entry.id, "text-to-image", "generate", (job,), progress, cancel)
 
     def stylize(self, image, style: str, model_id: str | None = None, strength: float | None = None,
                 seed: int | None = None, progress: Progress | None = None,
                 cancel: threading.Event | None = None) -> Stylized:
         entry = self.registry.pick(model_id, "text-to-image")
         picture = inputs.image(image)  # a path on this machine means nothing to a replica elsewhere
-        result = self._ask(entry.id, "text-to-image", "stylize", (picture, style, entry.id, strength, seed), cancel)
-        _finished(progress, result.parameters.get("steps", 1))
-        return result
+        return self._ask(entry.id, "text-to-image", "stylize", (picture, style, entry.id, strength, seed), progress,
+                         cancel)
 
     def caption(self, pictures, model_id: str | None = None) -> list[str]:
         entry = self.registry.pick(model_id, "captioning")
@@ -130,7 +129,8 @@ class RayBackend:
 
     # ------------------------------------------------------------ one call
 
-    def _ask(self, model_id: str, task: str, method: str, args: tuple, cancel: threading.Event | None = None):
+    def _ask(self, model_id: str, task: str, method: str, args: tuple, progress: Progress | None = None,
+             cancel: threading.Event | None = None):
         from ray.exceptions import RayActorError
 
         if self.registry.get(model_id).task != task:
@@ -139,9 +139,12 @@ class RayBackend:
         for attempt in itertools.count():
             if cancel is not None and cancel.is_set():
                 raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
-            response = getattr(self.handle(model_id), method).remote(*args)
+            call = getattr(self.handle(model_id), method)
             try:
-                result = _wait(response, cancel)
+                if method in STREAMED:
+                    result = _follow(call.options(stream=True).remote(*args), progress, cancel)
+                else:
+                    result = _wait(call.remote(*args), cancel)
             except RayActorError as e:  # the replica died under the request; Serve is starting another
                 if attempt >= retries:
                     raise ModelUnavailable(f"The replicas of '{model_id}' kept failing ({type(e).__name__}); "
@@ -167,7 +170,16 @@ def _wait(response, cancel: threading.Event | None):
             continue
 
 
-def _finished(progress: Progress | None, steps) -> None:
-    if progress is not None:
-        steps = int(steps) if steps else 1
-        progress(steps, steps)
+def _follow(stream, progress: Progress | None, cancel: threading.Event | None):
+    """Hands ("progress", step, steps) items to `progress` until ("done", answer) comes."""
+    for item in stream:
+        if cancel is not None and cancel.is_set():
+            stream.cancel()
+            raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
+        if item is None:  # news for another request of the same batch
+            continue
+        if item[0] == "done":
+            return item[1]
+        if progress is not None:
+            progress(item[1], item[2])
+    raise ModelUnavailable("The model's replica stopped without an answer; try again.")
