@@ -3,7 +3,9 @@ plus accuracy against the number of diffusion steps (from which the default is c
 
     python -m bench.starter_quality [--cases 200] [--seed 12345] [--write-cards]
 
-Fresh cases: scenes and requests drawn with a seed the trainers never use (they use 0..9).
+Fresh cases: scenes and requests drawn with a seed the trainers never use (they use 0..9). A fresh seed
+does not make a fresh scene: the world is small, and most of these scenes occur in training (all of the
+one-object ones); bench/training_overlap.py counts how many, and scores the held-out split.
 """
 from __future__ import annotations
 
@@ -127,6 +129,11 @@ def main() -> None:
     text = (f"Fresh cases: {n} one-object and {n} two-object scenes (seed {args.seed}), {n // 2} stylize cases, "
             f"{n} captions, {n} requests.\n\n" + "\n".join(table) + "\n\nAccuracy against diffusion steps:\n\n"
             + "\n".join(steps_table) + "\n")
+    from bench import training_overlap
+
+    seen, draws, config = training_overlap.diffusion_training_pictures()
+    text += ("\n" + training_overlap.overlap_text(seen, draws, config, args.seed, n) + "\n\n"
+             + training_overlap.held_out_text(cache, seen, args.seed, n) + "\n")
     print(text)
     if args.write_cards:
         for model in ("shapes-diffusion", "shapes-captioner", "shapes-prompter"):
