@@ -135,6 +135,14 @@ CARD = """A StableDiffusionPipeline (VAE, CLIP text encoder and tokenizer, UNet,
 
 Configuration: training_config.json beside this card. Hardware: 2-core CPU, {minutes:.0f} minutes.
 
+A run stopped and resumed (`--resume`, same `--steps`) gives the same weights, bit for bit, as one run
+straight through: the state in the work dir keeps the random states, the trainer's generator and the
+tokenizer. Two runs from scratch differ: the BPE tokenizer numbers its tokens differently each build.
+
 ## Scores
-See the table below, written by `python -m bench.starter_quality`.
+See the table below, written by `python -m bench.starter_quality`. Its "fresh cases" use a seed this
+trainer never uses, but they overlap with training: the world has only 1,920 one-object scenes, and
+every one of them occurs in training; the table counts the overlap. This trainer draws from the whole
+world, the held-out split (`worlds.shapes.world.held_out`) included, so the held-out figure is not a
+measure of generalisation for a model it trains.
 """
