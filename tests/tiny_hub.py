@@ -309,6 +309,18 @@ def _save_pipeline(pipe) -> Callable[[Path], None]:
     return lambda folder: pipe.save_pretrained(folder, safe_serialization=True)
 
 
+def _save_pipeline_with_fp16(pipe) -> Callable[[Path], None]:
+    """Full-precision weights plus the fp16 variant (`*.fp16.safetensors`), as SD-Turbo's repo has them."""
+    def write(folder: Path) -> None:
+        import copy
+
+        import torch
+
+        pipe.save_pretrained(folder, safe_serialization=True)
+        copy.deepcopy(pipe).to(torch.float16).save_pretrained(folder, safe_serialization=True, variant="fp16")
+    return write
+
+
 def _pickle_only(model) -> Callable[[Path], None]:
     """config.json + pytorch_model.bin, as old repos have them (and as Atelier must refuse)."""
     def write(folder: Path) -> None:
@@ -377,7 +389,7 @@ def repos() -> list[tuple[str, str, str, Callable[[Path], None]]]:
     blip_base, blip_large = blip(), blip()
     base = "Salesforce/blip-image-captioning-base"
     return [
-        ("stabilityai/sd-turbo", "main", commit_for("stabilityai/sd-turbo"), _save_pipeline(sd2)),
+        ("stabilityai/sd-turbo", "main", commit_for("stabilityai/sd-turbo"), _save_pipeline_with_fp16(sd2)),
         ("stable-diffusion-v1-5/stable-diffusion-v1-5", "main",
          commit_for("stable-diffusion-v1-5/stable-diffusion-v1-5"), _save_pipeline(sd1)),
         ("stabilityai/sdxl-turbo", "main", commit_for("stabilityai/sdxl-turbo"),

@@ -92,6 +92,8 @@ class ModelCache:
         self._slots: OrderedDict[str, _Slot] = OrderedDict()
         self._lock = threading.Lock()
         self.loads = 0  # how many times a model was built from disk (tests and the Zoo tab read it)
+        # half-precision pipelines on a GPU fetch and load a repo's fp16 variant where it has one
+        self.prefer_fp16 = self.device == "cuda"
 
     # ------------------------------------------------------------ public
 
@@ -214,12 +216,14 @@ class ModelCache:
             torch.cuda.empty_cache()
 
     def _load(self, entry: ModelEntry) -> Any:
-        folder = hub.resolve(entry)
         dtype = getattr(torch, entry.dtype[self.device])
+        fp16 = self.prefer_fp16 and dtype == torch.float16
+        folder = hub.resolve(entry, fp16=fp16)
+        variant = "fp16" if fp16 and hub.has_fp16_variant(folder) else None
         started = time.perf_counter()
         try:
             with _BUILD_LOCK:
-                value = _build(entry, folder, dtype)
+                value = _build(entry, folder, dtype, variant)
         except torch.OutOfMemoryError:
             raise
         except Exception as e:  # truncated or corrupt safetensors, bad JSON, wrong shapes, missing files...
@@ -237,12 +241,13 @@ class ModelCache:
         return value
 
 
-def _build(entry: ModelEntry, folder, dtype) -> Any:
+def _build(entry: ModelEntry, folder, dtype, variant: str | None = None) -> Any:
     """Builds the entry's loader class from a local folder: safetensors only, never remote code."""
     if entry.task == "text-to-image":
         import diffusers
 
-        pipe = getattr(diffusers, entry.loader).from_pretrained(folder, dtype=dtype, use_safetensors=True)
+        pipe = getattr(diffusers, entry.loader).from_pretrained(folder, dtype=dtype, use_safetensors=True,
+                                                                variant=variant)
         pipe.set_progress_bar_config(disable=True)
         return pipe
     import transformers

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from worlds import KNOWN_WORLDS
@@ -57,6 +57,13 @@ class ModelEntry:
 class Registry:
     entries: dict[str, ModelEntry]
     source: Path
+    preferred: dict[str, str] = field(default_factory=dict)  # task -> the default model chosen for this machine
+
+    def with_defaults(self, models: dict[str, str]) -> Registry:
+        """The same entries with these defaults (zoo/defaults.py chooses them for the machine)."""
+        for task, model_id in models.items():
+            self.pick(model_id, task)
+        return replace(self, preferred=dict(models))
 
     def get(self, model_id: str) -> ModelEntry:
         check_model_id(model_id)
@@ -77,6 +84,12 @@ class Registry:
         return [e for e in self.entries.values() if e.task == task]
 
     def default(self, task: str) -> ModelEntry:
+        """The default chosen for this machine, else the starter default."""
+        if task in self.preferred:
+            return self.entries[self.preferred[task]]
+        return self.starter_default(task)
+
+    def starter_default(self, task: str) -> ModelEntry:
         """The task's first local (starter) entry, else its first entry: what works offline."""
         entries = self.for_task(task)
         if not entries:

@@ -1,0 +1,49 @@
+"""Which models a machine starts with: the real hub models where a GPU can run them and the hub (or the
+local cache) can supply them, else the starter zoo. The rule is data in, choice out, so tests can fake
+the machine."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zoo import hub
+from zoo.registry import Registry
+
+SD_TURBO, SDXL_TURBO = "stabilityai/sd-turbo", "stabilityai/sdxl-turbo"
+QWEN, BLIP = "Qwen/Qwen2.5-0.5B-Instruct", "Salesforce/blip-image-captioning-base"
+SDXL_MEMORY_GB = 12.0  # SDXL-Turbo is the default only where the budget holds it with room to spare
+CPU_SD_TURBO_SECONDS = 22  # one 512 x 512 SD-Turbo picture on a 2-core CPU, most of it the VAE decode
+
+
+@dataclass(frozen=True)
+class Choice:
+    models: dict[str, str]  # task -> model id
+    reason: str
+
+
+def choose(registry: Registry, device: str, budget_gb: float, hub_reachable: bool,
+           override: str | None = None) -> Choice:
+    """The default model of each task for this machine, and why."""
+    starter = {task: registry.starter_default(task).id for task in ("text-to-image", "prompt-expansion", "captioning")}
+    real = {"text-to-image": SDXL_TURBO if budget_gb >= SDXL_MEMORY_GB else SD_TURBO,
+            "prompt-expansion": QWEN, "captioning": BLIP}
+    real = {task: model for task, model in real.items() if model in registry.entries}
+    if device == "cpu":
+        choice = Choice(starter, f"no GPU: the starter zoo (SD-Turbo takes about {CPU_SD_TURBO_SECONDS} s per "
+                                 "512 x 512 picture on a 2-core CPU)")
+    elif not real:
+        choice = Choice(starter, "the registry lists none of the real models")
+    elif hub_reachable or all(_on_disk(registry, m) for m in real.values()):
+        size = "SDXL-Turbo fits" if real.get("text-to-image") == SDXL_TURBO else "SD-Turbo (SDXL-Turbo needs more memory)"
+        choice = Choice(starter | real, f"a {device} GPU with {budget_gb:.0f} GB and the hub or a local copy: "
+                                        f"the real models, {size}")
+    else:
+        choice = Choice(starter, f"a {device} GPU, but the real models are not on disk and the hub cannot be "
+                                 "reached: the starter zoo (`python -m zoo fetch` readies a machine for offline use)")
+    if override:
+        entry = registry.pick(override, "text-to-image")
+        choice = Choice(choice.models | {"text-to-image": entry.id}, choice.reason + f"; --default-model {entry.id}")
+    return choice
+
+
+def _on_disk(registry: Registry, model_id: str) -> bool:
+    return hub.state(registry.get(model_id)) == "on disk"
