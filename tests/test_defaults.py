@@ -81,8 +81,11 @@ def test_a_gated_repo_gets_its_own_sentence(registry, monkeypatch):
     import huggingface_hub
     from huggingface_hub.errors import GatedRepoError
 
-    def gated(*args, **kwargs):
-        raise GatedRepoError("Access to model is restricted.", response=None)
+    import httpx
+
+    def gated(*args, **kwargs):  # what the hub answers for a repo whose licence was not accepted
+        answer = httpx.Response(403, request=httpx.Request("GET", "https://huggingface.co/api/models/x"))
+        raise GatedRepoError("Access to model is restricted.", response=answer)
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", gated)
     monkeypatch.setattr(hub, "offline", lambda: False)
