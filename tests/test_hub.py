@@ -1,6 +1,8 @@
 """Hub entries resolve through the real huggingface_hub cache (offline), load with their real
 classes and run every pipeline: tiny random-weight models stand in for the real repos."""
 import pytest
+import torch
+from PIL import Image
 
 from pipelines.captioning import caption
 from pipelines.prompt_expansion import expand
@@ -140,8 +142,19 @@ def test_blip_captioning_hub_models(zoo):
 def test_clip_scoring_and_verify_on_hub_models(zoo):
     registry, cache = zoo
     picture = generate(cache, "a tree", model_id="stabilityai/sd-turbo", seed=0, steps=1, **SMALL).images[0]
-    scores = clip_scores(cache, "openai/clip-vit-base-patch32", "a tree", [picture, picture])
-    assert len(scores) == 2 and all(0 <= s <= 1 for s in scores)
+    blank = Image.new("RGB", picture.size, (255, 255, 255))
+    scores = clip_scores(cache, "openai/clip-vit-base-patch32", "a tree", [picture, picture, blank])
+    # the cosine of the model's own picture and text features, each picture on its own, clipped to [0, 1]
+    with cache.use("openai/clip-vit-base-patch32") as clip:
+        text = clip.processor(text=["a tree"], return_tensors="pt", padding=True)
+        wanted = []
+        for image in (picture, blank):
+            pixels = clip.processor(images=[image], return_tensors="pt")["pixel_values"]
+            with torch.inference_mode():
+                out = clip.model(**text, pixel_values=pixels)
+            wanted.append(max(0.0, min(1.0, torch.cosine_similarity(out.image_embeds, out.text_embeds).item())))
+    assert 0 < wanted[0] < 1 and 0 < wanted[1] < 1 and wanted[0] != wanted[1], wanted  # no clipping hides a bug
+    assert scores == pytest.approx([wanted[0], wanted[0], wanted[1]], abs=1e-5)
     score = scorer_for(cache, registry.get("stabilityai/sd-turbo"))
     assert score is not scorer_for(cache, registry.get("starter/shapes-diffusion"))
     result = generate_verified(cache, "a tree", "stabilityai/sd-turbo", seed=0, candidates=2, rounds=2,
