@@ -10,10 +10,12 @@ actors both call run_jobs.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipelines import inputs, text2image
+from pipelines.batching import Preview
 from pipelines.prompt_expansion import prompt_for
 from pipelines.results import NONE, GenerateRequest, Generation, Picture, png_parameters
 from pipelines.text2image import Progress
@@ -56,12 +58,21 @@ def groups(prepared: dict[int, Prepared]) -> list[list[int]]:
     return list(by_key.values())
 
 
+@dataclass
+class Hooks:
+    """What one request's caller hears, and can do, while it runs."""
+
+    progress: Progress | None = None
+    preview: Preview | None = None
+    cancel: threading.Event | None = None
+
+
 def run_jobs(cache: ModelCache, jobs: list[GenerateRequest], share_draws: bool = False,
-             progress: list[Progress] | None = None, done: Callable[[int, object], None] | None = None) -> list:
+             hooks: list[Hooks] | None = None, done: Callable[[int, object], None] | None = None) -> list:
     """One Generation per job, or the AtelierError that job met (one bad request fails alone).
-    progress[i] hears job i's steps; done(i, result) hears each job as soon as it is answered."""
+    hooks[i] hears job i's steps and previews; done(i, result) hears each job as soon as it is answered."""
     results: list = [None] * len(jobs)
-    progress = progress or [None] * len(jobs)
+    hooks = hooks or [Hooks() for _ in jobs]
 
     def answer(index: int, result) -> None:
         results[index] = result
@@ -69,18 +80,17 @@ def run_jobs(cache: ModelCache, jobs: list[GenerateRequest], share_draws: bool =
             done(index, result)
 
     prepared: dict[int, Prepared] = {}
-    for index, job in enumerate(jobs):
+    for index, (job, hook) in enumerate(zip(jobs, hooks)):
         try:
             if job.verify or not share_draws:
-                answer(index, text2image.run(cache, job, progress[index]))
+                answer(index, text2image.run(cache, job, hook.progress, hook.cancel, hook.preview))
             else:
                 prepared[index] = prepare(cache, job)
         except AtelierError as e:
             answer(index, e)
     for members in groups(prepared):
         try:
-            report = _fan_out([progress[i] for i in members])
-            generations = draw_together(cache, [prepared[i] for i in members], report)
+            generations = draw_together(cache, [prepared[i] for i in members], [hooks[i] for i in members])
         except AtelierError as e:
             generations = [e] * len(members)
         for index, generation in zip(members, generations):
@@ -88,21 +98,32 @@ def run_jobs(cache: ModelCache, jobs: list[GenerateRequest], share_draws: bool =
     return results
 
 
-def _fan_out(listeners: list) -> Progress:
-    def report(step: int, total: int) -> None:
-        for listener in listeners:
-            if listener is not None:
-                listener(step, total)
+def _fan_out(items: list[Prepared], hooks: list[Hooks]) -> tuple[Progress, Preview]:
+    """One shared draw's progress and previews, handed to each request (previews cut to its own pictures)."""
+    def progress(step: int, total: int) -> None:
+        for hook in hooks:
+            if hook.progress is not None:
+                hook.progress(step, total)
 
-    return report
+    def preview(pictures: list) -> None:
+        start = 0
+        for item, hook in zip(items, hooks):
+            if hook.preview is not None:
+                hook.preview(pictures[start : start + len(item.seeds)])
+            start += len(item.seeds)
+
+    return progress, preview
 
 
-def draw_together(cache: ModelCache, items: list[Prepared], progress: Progress | None = None) -> list[Generation]:
-    """Compatible requests in one diffusion call, cut back into one Generation each."""
+def draw_together(cache: ModelCache, items: list[Prepared], hooks: list[Hooks] | None = None) -> list[Generation]:
+    """Compatible requests in one diffusion call, cut back into one Generation each. Stop is not
+    passed on: the call is shared, so it runs for the others (each caller stops waiting)."""
     first = items[0]
     prompts = [item.used for item in items for _ in item.seeds]
     seeds = [s for item in items for s in item.seeds]
-    images, sampler = text2image.draw(cache, first.entry, prompts, first.negative, first.run, seeds, progress)
+    progress, preview = _fan_out(items, hooks or [Hooks() for _ in items])
+    images, sampler = text2image.draw(cache, first.entry, prompts, first.negative, first.run, seeds, progress,
+                                      preview=preview)
     out, start = [], 0
     for item in items:
         pictures = [

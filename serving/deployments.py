@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 
 from ray import serve
 
 from pipelines import captioning, prompt_expansion, style_transfer
-from serving.batching import run_jobs
+from serving.batching import Hooks, run_jobs
 from serving.cluster import torch_threads
 from serving.config import Placement
 from zoo.errors import AtelierError
@@ -41,7 +42,8 @@ class _Replica:
 
 
 class TextToImage(_Replica):
-    """Streams, per request: ("progress", step, steps) as the diffusion runs, then ("done", answer)."""
+    """Streams, per request: ("update", (step, steps) or None, preview pictures or None) as the diffusion
+    runs, then ("done", answer). A request cancelled by its caller stops at the next step."""
 
     def __init__(self, registry_path: str, placement: Placement):
         super().__init__(registry_path, placement)
@@ -50,61 +52,89 @@ class TextToImage(_Replica):
         self.draw_batch.set_batch_wait_timeout_s(placement.batch_wait_s)
 
     async def generate(self, job):
-        async for item in self.draw_batch(job):
-            yield item
+        cancel = threading.Event()
+        try:
+            async for item in self.draw_batch((job, cancel)):
+                yield item
+        except (asyncio.CancelledError, GeneratorExit):
+            cancel.set()
+            raise
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.01)
-    async def draw_batch(self, jobs: list):
+    async def draw_batch(self, requests: list):
         """The requests that arrived together: compatible ones grouped, each answered as soon as it is
         drawn and as if alone. Each yield holds one item per request (None: no news for it)."""
-        events = _Events(len(jobs))
-        work = asyncio.to_thread(run_jobs, self.cache, jobs, self.share_draws,
-                                 [events.progress(i) for i in range(len(jobs))], events.done)
+        events = _Events([cancel for _, cancel in requests])
+        work = asyncio.to_thread(run_jobs, self.cache, [job for job, _ in requests], self.share_draws,
+                                 [events.hooks(i) for i in range(len(requests))], events.done)
         async for batch in events.stream(work):
             yield batch
 
     async def stylize(self, image, style, model_id, strength, seed):
-        events = _Events(1)
+        events = _Events([threading.Event()])
 
         def work():
+            hooks = events.hooks(0)
             try:
                 result = style_transfer.stylize(self.cache, image, style, model_id=model_id, strength=strength,
-                                                seed=seed, progress=events.progress(0))
+                                                seed=seed, progress=hooks.progress, cancel=hooks.cancel)
             except AtelierError as e:
                 result = e
             events.done(0, result)
 
-        async for batch in events.stream(asyncio.to_thread(work)):
-            yield batch[0]
+        try:
+            async for batch in events.stream(asyncio.to_thread(work)):
+                yield batch[0]
+        except (asyncio.CancelledError, GeneratorExit):
+            events.cancels[0].set()
+            raise
 
 
 class _Events:
-    """What worker threads report for the requests of one batch, handed to the event loop in order."""
+    """What worker threads report for the requests of one batch, handed to the event loop; whatever
+    piled up meanwhile goes out in one yield (the latest step and preview per request)."""
 
-    def __init__(self, size: int):
-        self.size, self.finished = size, set()
+    def __init__(self, cancels: list[threading.Event]):
+        self.cancels, self.finished = cancels, set()
         self.loop, self.queue = asyncio.get_running_loop(), asyncio.Queue()
 
-    def progress(self, index: int):
-        def report(step: int, total: int) -> None:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, (index, ("progress", step, total)))
-
-        return report
+    def hooks(self, index: int) -> Hooks:
+        return Hooks(progress=lambda step, total: self._put(index, "step", (step, total)),
+                     preview=lambda pictures: self._put(index, "preview", pictures), cancel=self.cancels[index])
 
     def done(self, index: int, result) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, (index, ("done", result)))
+        self._put(index, "done", result)
+
+    def _put(self, index: int, kind: str, value) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, (index, kind, value))
 
     async def stream(self, work):
         task = asyncio.ensure_future(work)
         task.add_done_callback(lambda _: self.queue.put_nowait(None))
-        while (item := await self.queue.get()) is not None:
-            index, event = item
-            batch = [StopIteration if i in self.finished else None for i in range(self.size)]
-            batch[index] = event
-            if event[0] == "done":
-                self.finished.add(index)
-            yield batch
+        ended = False
+        while not ended:
+            items = [await self.queue.get()]
+            while not self.queue.empty():
+                items.append(self.queue.get_nowait())
+            news: dict[int, dict] = {}
+            for item in items:
+                if item is None:
+                    ended = True
+                else:
+                    news.setdefault(item[0], {})[item[1]] = item[2]
+            if news:
+                yield self._batch(news)
         await task  # a bug in the work (not an AtelierError) reaches every caller
+
+    def _batch(self, news: dict[int, dict]) -> list:
+        batch: list = [StopIteration if i in self.finished else None for i in range(len(self.cancels))]
+        for index, kinds in news.items():
+            if "done" in kinds:
+                batch[index] = ("done", kinds["done"])
+                self.finished.add(index)
+            else:
+                batch[index] = ("update", kinds.get("step"), kinds.get("preview"))
+        return batch
 
 
 class Captioner(_Replica):

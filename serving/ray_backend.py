@@ -9,9 +9,10 @@ Each model gets its own Serve application the first time it is asked for (or fin
 another front end on the cluster already deployed), placed as serving/ray.toml says. A request
 whose replica dies under it is sent again (the answer depends only on the request and its seed,
 so a retry gives the same pictures), up to the model's `retries`; each call returns once.
-Progress: generate and stylize stream every diffusion step back from the replica (a retried
-request starts counting again); Stop is seen at the next step and cancels the request on the
-Ray side (a draw already shared with other requests finishes for them).
+Progress and previews: generate and stylize stream every diffusion step (and generate the preview
+pictures pipelines/previews.py makes) back from the replica; a retried request starts counting
+again. Stop is seen at the next step and cancels the request on the replica, which stops its
+drawing there (a draw shared with other requests under share_draws finishes for them).
 """
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ import time
 from pathlib import Path
 
 from pipelines import inputs
+from pipelines.batching import Preview
 from pipelines.results import GenerateRequest, Generation, Stylized
 from pipelines.text2image import Progress
+from serving.batching import Hooks
 from serving.cluster import connect, registry_for_workers
 from serving.config import load_config
 from zoo.errors import AtelierError, Cancelled, ModelUnavailable
@@ -56,17 +59,17 @@ class RayBackend:
     # ------------------------------------------------------------ the Backend methods
 
     def generate(self, job: GenerateRequest, progress: Progress | None = None,
-                 cancel: threading.Event | None = None) -> Generation:
+                 cancel: threading.Event | None = None, preview: Preview | None = None) -> Generation:
         entry = self.registry.pick(job.model, "text-to-image")
-        return self._ask(entry.id, "text-to-image", "generate", (job,), progress, cancel)
+        return self._ask(entry.id, "text-to-image", "generate", (job,), Hooks(progress, preview, cancel))
 
     def stylize(self, image, style: str, model_id: str | None = None, strength: float | None = None,
                 seed: int | None = None, progress: Progress | None = None,
                 cancel: threading.Event | None = None) -> Stylized:
         entry = self.registry.pick(model_id, "text-to-image")
         picture = inputs.image(image)  # a path on this machine means nothing to a replica elsewhere
-        return self._ask(entry.id, "text-to-image", "stylize", (picture, style, entry.id, strength, seed), progress,
-                         cancel)
+        return self._ask(entry.id, "text-to-image", "stylize", (picture, style, entry.id, strength, seed),
+                         Hooks(progress, None, cancel))
 
     def caption(self, pictures, model_id: str | None = None) -> list[str]:
         entry = self.registry.pick(model_id, "captioning")
@@ -129,22 +132,22 @@ class RayBackend:
 
     # ------------------------------------------------------------ one call
 
-    def _ask(self, model_id: str, task: str, method: str, args: tuple, progress: Progress | None = None,
-             cancel: threading.Event | None = None):
+    def _ask(self, model_id: str, task: str, method: str, args: tuple, listeners: Hooks | None = None):
         from ray.exceptions import RayActorError
 
         if self.registry.get(model_id).task != task:
             raise AtelierError(f"'{model_id}' is not a {task} model.")
         retries = self.config.placement(model_id).retries
+        listeners = listeners or Hooks()
         for attempt in itertools.count():
-            if cancel is not None and cancel.is_set():
+            if listeners.cancel is not None and listeners.cancel.is_set():
                 raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
             call = getattr(self.handle(model_id), method)
             try:
                 if method in STREAMED:
-                    result = _follow(call.options(stream=True).remote(*args), progress, cancel)
+                    result = _follow(call.options(stream=True).remote(*args), listeners)
                 else:
-                    result = _wait(call.remote(*args), cancel)
+                    result = _wait(call.remote(*args), listeners.cancel)
             except RayActorError as e:  # the replica died under the request; Serve is starting another
                 if attempt >= retries:
                     raise ModelUnavailable(f"The replicas of '{model_id}' kept failing ({type(e).__name__}); "
@@ -170,8 +173,9 @@ def _wait(response, cancel: threading.Event | None):
             continue
 
 
-def _follow(stream, progress: Progress | None, cancel: threading.Event | None):
-    """Hands ("progress", step, steps) items to `progress` until ("done", answer) comes."""
+def _follow(stream, listeners: Hooks):
+    """Hands ("update", step, preview) items to the listeners until ("done", answer) comes."""
+    cancel = listeners.cancel
     for item in stream:
         if cancel is not None and cancel.is_set():
             stream.cancel()
@@ -180,6 +184,9 @@ def _follow(stream, progress: Progress | None, cancel: threading.Event | None):
             continue
         if item[0] == "done":
             return item[1]
-        if progress is not None:
-            progress(item[1], item[2])
+        _, step, pictures = item
+        if step is not None and listeners.progress is not None:
+            listeners.progress(*step)
+        if pictures is not None and listeners.preview is not None:
+            listeners.preview(pictures)
     raise ModelUnavailable("The model's replica stopped without an answer; try again.")

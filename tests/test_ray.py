@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 ray = pytest.importorskip("ray", reason="the Ray extra is not installed (pip install -r requirements-ray.txt)")
 
@@ -18,7 +19,7 @@ from pipelines.backend import LocalBackend  # noqa: E402
 from pipelines.results import GenerateRequest  # noqa: E402
 from serving.batching import groups, prepare, run_jobs  # noqa: E402
 from serving.config import InvalidServingConfig, load_config  # noqa: E402
-from zoo.errors import BadInput  # noqa: E402
+from zoo.errors import BadInput, Cancelled  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DIFFUSION = "starter/shapes-diffusion"
@@ -66,10 +67,18 @@ def test_caption_expand_and_errors(backend, local):
     assert backend.expand("tiny blue box up top", seed=3) == local.expand("tiny blue box up top", seed=3)
     with pytest.raises(BadInput, match="empty"):
         backend.generate(GenerateRequest("  ", seed=1))
-    steps = []
+
+
+def test_progress_previews_and_stop_cross_the_process_boundary(backend):
+    steps, previews = [], []
     backend.generate(GenerateRequest("big red ball on the left", seed=1, steps=3),
-                     progress=lambda done, total: steps.append((done, total)))
-    assert steps == [(1, 3), (2, 3), (3, 3)]  # every step streamed back from the replica
+                     progress=lambda done, total: steps.append((done, total)), preview=previews.append)
+    assert steps[-1] == (3, 3) and all(1 <= done <= 3 for done, _ in steps)  # streamed from the replica
+    assert previews and all(len(p) == 1 and isinstance(p[0], Image.Image) for p in previews)
+    stop = threading.Event()
+    with pytest.raises(Cancelled):
+        backend.generate(GenerateRequest("big red ball on the left", seed=2, steps=60),
+                         progress=lambda done, total: done >= 2 and stop.set(), cancel=stop)
 
 
 def test_eight_concurrent_clients(backend, local):
