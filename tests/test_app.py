@@ -18,8 +18,11 @@ from PIL import Image
 import ui
 from pipelines import inputs, text2image
 from pipelines.metadata import read_png
+from tests.test_pipelines import ASSET_SENTENCES, describes
 from ui.jobs import GENERIC_ERROR, guarded
 from ui.studio import Studio
+from worlds.shapes.scene_parser import parse_image
+from worlds.shapes.world import parse_sentence, sentence, with_style
 from zoo.errors import AtelierError, BadInput
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -135,20 +138,28 @@ def test_expand(client):
 
 def test_stylize(client, t2i_entry):
     run = text2image.settings(t2i_entry)
-    result, used, caption, png = client.predict(handle_file(PICTURE), "outline style", seed=3, api_name="/stylize")
+    (before, result), used, caption, png = client.predict(handle_file(PICTURE), "outline style", seed=3,
+                                                          api_name="/stylize")
+    assert Path(before).read_bytes() == PICTURE.read_bytes()  # the original beside the result
     with Image.open(result) as image:
         image.load()
         assert image.size == (run["width"], run["height"])
-    assert isinstance(used, str) and used and isinstance(caption, str) and caption
+    # the picture is read, its style switched in the prompt, and the redraw shows the same objects outlined
+    assert describes(caption, ASSET_SENTENCES[PICTURE.name])
+    assert used == sentence(with_style(parse_sentence(caption), "outline"))
+    wanted = with_style(parse_sentence(ASSET_SENTENCES[PICTURE.name]), "outline")
+    with Image.open(result) as image:
+        assert sentence(parse_image(image)) == sentence(wanted)
     assert read_png(Path(png))["seed"] == 3
 
 
 def test_caption_one_and_several(client):
     caption, table = client.predict(handle_file(PICTURE), api_name="/caption")
-    assert isinstance(caption, str) and caption.strip()
-    caption, table = client.predict(None, images=[handle_file(p) for p in sorted(ASSETS.glob("*.png"))[:2]],
-                                    api_name="/caption")
-    assert caption == "" and len(table["data"]) == 2 and all(isinstance(c, str) and c for _, c in table["data"])
+    assert describes(caption, ASSET_SENTENCES[PICTURE.name])
+    names = sorted(ASSET_SENTENCES)[:2]
+    caption, table = client.predict(None, images=[handle_file(ASSETS / name) for name in names], api_name="/caption")
+    assert caption == "" and len(table["data"]) == 2
+    assert all(describes(text, ASSET_SENTENCES[name]) for name, (_, text) in zip(names, table["data"]))
 
 
 # ------------------------------------------------------------------ bad input
