@@ -18,7 +18,7 @@ import logging  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from zoo import hub  # noqa: E402
+from zoo import defaults, hub  # noqa: E402
 from zoo.cache import ModelCache  # noqa: E402
 from zoo.errors import AtelierError  # noqa: E402
 from zoo.registry import DEFAULT_REGISTRY, load_registry  # noqa: E402
@@ -44,6 +44,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-file-size", default="20mb", help="largest upload accepted, e.g. 5mb (default 20mb)")
     p.add_argument("--no-metadata", action="store_true",
                    help="by default, write no prompt or settings into the PNGs (each request may still ask)")
+    p.add_argument("--no-mcp", action="store_true", help="do not serve the API as MCP tools")
+    p.add_argument("--default-model", metavar="ID", help="the text-to-image model the app starts with")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="where models run: in this process (default) or in Ray Serve deployments")
+    p.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"),
+                   help="with --backend ray: the cluster to join (default: $RAY_ADDRESS, else a local Ray)")
     return p.parse_args(argv)
 
 
@@ -89,15 +95,32 @@ def main(argv=None) -> None:
     try:
         auth = parse_auth(args.auth)
         cache = ModelCache(load_registry(args.registry), budget_gb=budget)
+        choice = defaults.choose(cache.registry, cache.device, cache.budget_bytes / 2**30, not hub.offline(),
+                                 args.default_model)
+        cache.registry = cache.registry.with_defaults(choice.models)
+        backend = make_backend(args, cache)
     except AtelierError as e:
         sys.exit(f"atelier: {e}")
-    print(startup_summary(cache), flush=True)
+    print(startup_summary(cache) + f"\nDefaults: {choice.reason}.", flush=True)
     if on_zero_gpu_space():
         preload_defaults(cache)
     if args.share:
         print("The share link is public: anyone with it can use this app until it expires.")
-    demo = build_app(Studio(cache, embed_parameters=not args.no_metadata), ServeLimits(max_file_size=args.max_file_size))
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_options(demo, auth))
+    studio = Studio(cache, backend, embed_parameters=not args.no_metadata, defaults_reason=choice.reason)
+    demo = build_app(studio, ServeLimits(max_file_size=args.max_file_size))
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                **launch_options(demo, auth, mcp=not args.no_mcp))
+
+
+def make_backend(args, cache: ModelCache):
+    """None (the in-process backend) or the Ray backend; Ray is needed only when asked for."""
+    if args.backend != "ray":
+        return None
+    try:
+        from serving.ray_backend import RayBackend
+    except ImportError:
+        raise AtelierError("--backend ray needs Ray: pip install -r requirements-ray.txt") from None
+    return RayBackend(args.registry, address=args.ray_address)
 
 
 def preload_defaults(cache: ModelCache) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import gradio as gr
 from starlette.middleware import Middleware
 
-from ui import caption, generate, style, zoo_tab
+from ui import caption, edit, generate, style, zoo_tab
 from ui.guard import RequestGuard
 from ui.studio import Studio
 
@@ -25,9 +25,11 @@ def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> g
     with gr.Blocks(title="Atelier", analytics_enabled=False, delete_cache=(3600, 24 * 3600)) as demo:
         gr.Markdown("# Atelier\nLanguage-guided picture making with a model zoo that works offline.")
         with gr.Tab("Generate", id="generate"):
-            generate.build(studio)
+            generate.build(studio, demo)
         with gr.Tab("Style transfer", id="style"):
             style.build(studio)
+        with gr.Tab("Edit", id="edit"):
+            edit.build(studio)
         with gr.Tab("Caption", id="caption"):
             caption.build(studio)
         with gr.Tab("Zoo", id="zoo") as tab:
@@ -37,10 +39,11 @@ def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> g
     return demo
 
 
-def launch_options(demo: gr.Blocks, auth: tuple[str, str] | None = None) -> dict:
-    """What launch() needs besides host and port: the request guard, upload limits, readable errors."""
+def launch_options(demo: gr.Blocks, auth: tuple[str, str] | None = None, mcp: bool = True) -> dict:
+    """What launch() needs besides host and port: the request guard, upload limits, readable errors, and
+    the MCP server (every API endpoint with its docstring becomes a tool)."""
     limits: ServeLimits = getattr(demo, "atelier_limits", ServeLimits())
     return dict(
-        allowed_paths=[str(style.ASSETS)], show_error=True, css=CSS, max_file_size=limits.max_file_size, auth=auth,
+        allowed_paths=[str(style.ASSETS)], show_error=True, css=CSS, mcp_server=mcp, max_file_size=limits.max_file_size, auth=auth,
         app_kwargs={"middleware": [Middleware(RequestGuard, blocks=demo, per_session=limits.per_session)]},
     )

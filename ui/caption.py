@@ -10,7 +10,15 @@ from ui.style import example_files
 
 
 def caption(studio: Studio, image, images=None, model=None, progress=gr.Progress()):
-    """Describes one picture (`image`) and/or several (`images`) with a captioning model."""
+    """Describes pictures in words with a captioning model.
+
+    Args:
+        image: one picture (an upload), or empty.
+        images: several pictures (uploads), or empty.
+        model: a captioning model id (default: the default model).
+    Returns:
+        the caption of `image`, and a table of file name and caption for `images`.
+    """
     first = [uploaded_picture(image)] if image is not None else []
     rest = uploaded_pictures(images)
     progress(0, desc="describing")

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from pipelines import inputs, text2image, verify
+from pipelines import inputs, metadata, text2image, verify
 from pipelines.results import AUTO, NONE, GenerateRequest, Generation
+from ui import history
+from ui.files import uploaded_picture
 from ui.jobs import DESCRIBING, DRAWING, handler, streamed
 from ui.studio import Studio
 from zoo.errors import BadInput, Cancelled
@@ -20,9 +22,28 @@ def generate(studio: Studio, prompt, negative_prompt=None, model=None, expand_wi
              steps=None, guidance=None, width=None, height=None, seed=None, num_images=None, verify_and_refine=None,
              candidates=None, rounds=None, embed_parameters=None, request: gr.Request = None,
              progress=gr.Progress()):
-    """Draws pictures for a request. `rewritten_prompt`, when given, is drawn as it is (no expansion);
-    otherwise `expand_with` ("auto", "none" or a prompt-expansion model id) rewrites `prompt` first.
-    With `verify_and_refine`, `candidates` pictures per round are captioned and scored, best first."""
+    """Draws pictures for a request in words; a prompt model may rewrite it first. Streams cheap previews
+    while drawing, then the pictures.
+
+    Args:
+        prompt: the request, e.g. "big red ball on the left" (English or Chinese).
+        negative_prompt: what to keep out of the picture.
+        model: a text-to-image model id (default: the default model of this machine).
+        expand_with: "auto" (the model's own prompt model where it needs one), "none", or a model id.
+        rewritten_prompt: a prompt to draw exactly as written (no rewriting).
+        steps: denoising steps (default: the model's).
+        guidance: classifier-free guidance scale (default: the model's).
+        width: picture width in pixels (default: the model's).
+        height: picture height in pixels (default: the model's).
+        seed: the seed; -1 or empty for a random one. The same seed and settings give the same picture.
+        num_images: how many pictures (1 to 8).
+        verify_and_refine: caption and score every candidate, keep the best, rewrite and retry on misses.
+        candidates: with verify_and_refine, pictures drawn per round.
+        rounds: with verify_and_refine, rounds at most.
+        embed_parameters: write the prompt and settings into the PNGs (default true).
+    Returns:
+        the pictures with a label each, the prompt used, the parameters of every picture, and the PNG files.
+    """
     written = " ".join(str(rewritten_prompt or "").split())
     job = GenerateRequest(
         prompt=written or prompt, negative_prompt=negative_prompt or "", model=model or None,
@@ -67,7 +88,15 @@ def _flag(value, default: bool = False) -> bool:
 
 
 def expand(studio: Studio, prompt, expand_with=None, seed=None, progress=gr.Progress()):
-    """Rewrites a request into a prompt with a prompt-expansion model (default: the starter prompter)."""
+    """Rewrites a request into a prompt the image model understands, with a prompt-expansion model.
+
+    Args:
+        prompt: the request in words.
+        expand_with: a prompt-expansion model id, or "auto" for the default model's own.
+        seed: the seed; the same seed gives the same rewrite.
+    Returns:
+        the rewritten prompt.
+    """
     choice = inputs.expander_choice(expand_with)
     if choice == NONE:
         raise BadInput("Pick a prompt-expansion model in 'Expand with' to rewrite the request.")
@@ -91,12 +120,30 @@ def size_range(entry) -> dict:
     return {"minimum": low, "maximum": max(high, low + 8), "interactive": high > low}
 
 
+def png_info(studio: Studio, image):
+    """Reads the generation settings a PNG carries (Atelier's or AUTOMATIC1111's `parameters` text).
+
+    Args:
+        image: a PNG file (an upload).
+    Returns:
+        a dict with prompt, negative_prompt, steps, guidance, seed, width, height and model, plus sampler
+        and request where the PNG has them.
+    """
+    return metadata.png_info(uploaded_picture(image))
+
+
+def fill_from_png(studio: Studio, info):
+    if not isinstance(info, dict):
+        return [gr.update()] * 9
+    return history.form_values(studio, info | {"request": info.get("request") or info.get("prompt")})
+
+
 def stop(studio: Studio, request: gr.Request):
     if studio.runs.stop(request, "generate"):
         gr.Info("Stopping after the current step.")
 
 
-def build(studio: Studio) -> None:
+def build(studio: Studio, demo: gr.Blocks) -> None:
     """The tab's layout and events, inside the app's gr.Blocks."""
     entry = studio.default("text-to-image")
     run0 = text2image.settings(entry) if entry else {"steps": 25, "guidance": 7.5, "width": 512, "height": 512}
@@ -139,12 +186,30 @@ def build(studio: Studio) -> None:
                                  object_fit="contain", elem_id="gallery", elem_classes=["pixelated"])
             parameters = gr.JSON(label="Parameters", open=False)
             pngs = gr.File(label="PNG files", file_count="multiple")
+            history_gallery = gr.Gallery(label="History (this browser only; click to reuse the settings)",
+                                         elem_id="history", columns=6, height=160, allow_preview=False,
+                                         elem_classes=["pixelated"])
+            with gr.Row():
+                clear_history = gr.Button("Clear history", size="sm")
+                png_file = gr.File(label="Settings from a PNG: drop one here", file_types=[".png"],
+                                   elem_id="png-info", height=90)
+            png_settings = gr.JSON(label="Settings read from the PNG", visible=False)
+    saved = gr.BrowserState([], storage_key="atelier-history")
+    form = [prompt, rewritten, negative, model, steps, guidance, width, height, seed]
 
     generating = gr.on(
         [generate_button.click, prompt.submit], handler(generate, studio, gpu_seconds=120),
         inputs=[prompt, negative, model, expand_with, rewritten, steps, guidance, width, height, seed, num_images,
                 verify_box, candidates, rounds, embed],
         outputs=[gallery, rewritten, parameters, pngs], api_name="generate", **DRAWING)
+    generating.then(handler(history.remember, studio), inputs=[saved, parameters, pngs],
+                    outputs=[saved, history_gallery], api_visibility="private", preprocess=False)
+    demo.load(handler(history.gallery, studio), inputs=[saved], outputs=[history_gallery], api_visibility="private")
+    history_gallery.select(handler(history.restore, studio), inputs=[saved], outputs=form, api_visibility="private")
+    clear_history.click(handler(history.clear, studio), outputs=[saved, history_gallery], api_visibility="private")
+    png_file.upload(handler(png_info, studio), inputs=[png_file], outputs=[png_settings], api_name="png_info",
+                    **DESCRIBING).then(handler(fill_from_png, studio), inputs=[png_settings], outputs=form,
+                                      api_visibility="private")
     # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
     stop_button.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, api_visibility="private")
     rewrite_button.click(handler(expand, studio, gpu_seconds=30), inputs=[prompt, expand_with, seed], outputs=[rewritten],

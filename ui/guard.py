@@ -79,11 +79,23 @@ def first_foreign_file(fn, values) -> str | None:
         return None
     names = inspect.signature(fn.fn).parameters if fn.fn else {}
     for index, (block, value) in enumerate(zip(fn.inputs, values)):
-        if isinstance(block, gr.File | gr.Image) and value is not None:
-            items = value if isinstance(value, list) and getattr(block, "file_count", "single") != "single" else [value]
+        if isinstance(block, gr.File | gr.Image | gr.ImageEditor) and value is not None:
+            items = _file_items(block, value)
             if not all(_uploaded(item) for item in items):
                 return list(names)[index] if index < len(names) else f"parameter_{index}"
     return None
+
+
+def _file_items(block, value) -> list:
+    """The file references a picture input's value holds: one, a list, or an ImageEditor's parts."""
+    if isinstance(block, gr.ImageEditor):
+        if not isinstance(value, dict):
+            return [value]
+        parts = [value.get("background"), value.get("composite"), *(value.get("layers") or [])]
+        return [p for p in parts if p is not None]
+    if isinstance(value, list) and getattr(block, "file_count", "single") != "single":
+        return value
+    return [value]
 
 
 def _uploaded(item) -> bool:

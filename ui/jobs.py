@@ -8,6 +8,7 @@ import logging
 import os
 import queue
 import threading
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,7 +104,8 @@ def handler(fn, studio, gpu_seconds: int | None = None):
     signature = inspect.signature(fn)
     bound.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])  # type: ignore
     bound.__name__, bound.__qualname__, bound.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
-    bound.__annotations__ = {"request": gr.Request} if "request" in signature.parameters else {}
+    hints = typing.get_type_hints(fn)  # gr.Request and gr.SelectData parameters are found by their hints
+    bound.__annotations__ = {k: v for k, v in hints.items() if k in signature.parameters and k != "studio"}
     wrapped = guarded(bound)
     return gpu_task(wrapped, gpu_seconds) if gpu_seconds else wrapped
 

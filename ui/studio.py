@@ -16,6 +16,7 @@ class Studio:
     cache: ModelCache
     backend: Backend | None = None
     embed_parameters: bool = True  # the default of the privacy switch: PNGs carry their parameters
+    defaults_reason: str = "the starter zoo"  # why the default models were chosen (zoo/defaults.py)
     runs: Runs = field(default_factory=Runs)
     downloads: Downloads = field(default_factory=Downloads)
 

@@ -16,14 +16,26 @@ EXAMPLES = [("two-shapes.png", "outline style"), ("green-triangle-outline.png", 
 
 def stylize(studio: Studio, image, style=None, model=None, strength=None, seed=None, request: gr.Request = None,
             progress=gr.Progress()):
-    """Redraws a picture in a style ("outline style", "flat style") with a text-to-image model."""
+    """Redraws a picture in a style ("outline style", "flat style") with a text-to-image model, keeping
+    what it shows.
+
+    Args:
+        image: the picture (an upload).
+        style: the style in words.
+        model: a text-to-image model id (default: the default model).
+        strength: how much is redrawn, 0.05 to 1 (default: the model's).
+        seed: the seed; -1 or empty for a random one.
+    Returns:
+        the original and the result (before, after), the prompt used, the caption read from the picture,
+        and the result as a PNG file.
+    """
     path = uploaded_picture(image)
     progress(0, desc="describing the picture")
     with studio.runs.start(request, "stylize", progress, "redrawing") as run:
         result = studio.backend.stylize(path, style, model_id=model or None, strength=strength, seed=seed,
                                         progress=run.progress, cancel=run.cancel)
     png = studio.downloads.save([result.image], [result.parameters], studio.embed_parameters)[0]
-    return png, result.used_prompt, result.caption or "", png
+    return (path, png), result.used_prompt, result.caption or "", png
 
 
 def strength_for(studio: Studio, model):
@@ -57,7 +69,8 @@ def build(studio: Studio) -> None:
                                      value=entry.defaults.get("strength", 0.6) if entry else 0.6)
                 seed = gr.Number(-1, precision=0, label="Seed (-1: random)")
         with gr.Column():
-            result = gr.Image(label="Result", format="png", type="filepath", interactive=False, elem_classes=["pixelated"])
+            result = gr.ImageSlider(label="Before and after", type="filepath", interactive=False,
+                                    elem_classes=["pixelated"], elem_id="before-after")
             used = gr.Textbox(label="Prompt used", interactive=False)
             caption = gr.Textbox(label="Caption", interactive=False)
             png = gr.File(label="PNG file")
