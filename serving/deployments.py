@@ -51,10 +51,11 @@ class TextToImage(_Replica):
         self.draw_batch.set_max_batch_size(placement.max_batch_size)
         self.draw_batch.set_batch_wait_timeout_s(placement.batch_wait_s)
 
-    async def generate(self, job):
+    async def generate(self, job, previews: bool = False):
+        """`previews`: make preview pictures during the run (they cost a decode each)."""
         cancel = threading.Event()
         try:
-            async for item in self.draw_batch((job, cancel)):
+            async for item in self.draw_batch((job, cancel, previews)):
                 yield item
         except (asyncio.CancelledError, GeneratorExit):
             cancel.set()
@@ -64,9 +65,10 @@ class TextToImage(_Replica):
     async def draw_batch(self, requests: list):
         """The requests that arrived together: compatible ones grouped, each answered as soon as it is
         drawn and as if alone. Each yield holds one item per request (None: no news for it)."""
-        events = _Events([cancel for _, cancel in requests])
-        work = asyncio.to_thread(run_jobs, self.cache, [job for job, _ in requests], self.share_draws,
-                                 [events.hooks(i) for i in range(len(requests))], events.done)
+        events = _Events([cancel for _, cancel, _ in requests])
+        hooks = [events.hooks(i, previews) for i, (_, _, previews) in enumerate(requests)]
+        work = asyncio.to_thread(run_jobs, self.cache, [job for job, _, _ in requests], self.share_draws, hooks,
+                                 events.done)
         async for batch in events.stream(work):
             yield batch
 
@@ -98,9 +100,9 @@ class _Events:
         self.cancels, self.finished = cancels, set()
         self.loop, self.queue = asyncio.get_running_loop(), asyncio.Queue()
 
-    def hooks(self, index: int) -> Hooks:
-        return Hooks(progress=lambda step, total: self._put(index, "step", (step, total)),
-                     preview=lambda pictures: self._put(index, "preview", pictures), cancel=self.cancels[index])
+    def hooks(self, index: int, previews: bool = False) -> Hooks:
+        preview = (lambda pictures: self._put(index, "preview", pictures)) if previews else None
+        return Hooks(lambda step, total: self._put(index, "step", (step, total)), preview, self.cancels[index])
 
     def done(self, index: int, result) -> None:
         self._put(index, "done", result)

@@ -61,7 +61,8 @@ class RayBackend:
     def generate(self, job: GenerateRequest, progress: Progress | None = None,
                  cancel: threading.Event | None = None, preview: Preview | None = None) -> Generation:
         entry = self.registry.pick(job.model, "text-to-image")
-        return self._ask(entry.id, "text-to-image", "generate", (job,), Hooks(progress, preview, cancel))
+        return self._ask(entry.id, "text-to-image", "generate", (job, preview is not None),
+                         Hooks(progress, preview, cancel))
 
     def stylize(self, image, style: str, model_id: str | None = None, strength: float | None = None,
                 seed: int | None = None, progress: Progress | None = None,
