@@ -8,6 +8,7 @@ from starlette.middleware import Middleware
 
 from ui import caption, edit, generate, style, zoo_tab
 from ui.guard import RequestGuard
+from ui.i18n import I18N, t
 from ui.studio import Studio
 
 CSS = ".pixelated img { image-rendering: pixelated; }"  # a 64 x 64 picture scaled up without smoothing
@@ -23,16 +24,17 @@ class ServeLimits:
 def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> gr.Blocks:
     studio = studio if isinstance(studio, Studio) else Studio(studio)  # a bare ModelCache works too
     with gr.Blocks(title="Atelier", analytics_enabled=False, delete_cache=(3600, 24 * 3600)) as demo:
-        gr.Markdown("# Atelier\nLanguage-guided picture making with a model zoo that works offline.")
-        with gr.Tab("Generate", id="generate"):
+        gr.Markdown("# Atelier")
+        gr.Markdown(t("tagline"))
+        with gr.Tab(t("tab_generate"), id="generate"):
             generate.build(studio, demo)
-        with gr.Tab("Style transfer", id="style"):
+        with gr.Tab(t("tab_style"), id="style"):
             style.build(studio)
-        with gr.Tab("Edit", id="edit"):
+        with gr.Tab(t("tab_edit"), id="edit"):
             edit.build(studio)
-        with gr.Tab("Caption", id="caption"):
+        with gr.Tab(t("tab_caption"), id="caption"):
             caption.build(studio)
-        with gr.Tab("Zoo", id="zoo") as tab:
+        with gr.Tab(t("tab_zoo"), id="zoo") as tab:
             zoo_tab.build(studio, tab)
     demo.queue(max_size=limits.queue_size, default_concurrency_limit=1)
     demo.atelier_limits = limits  # type: ignore[attr-defined]
@@ -44,6 +46,6 @@ def launch_options(demo: gr.Blocks, auth: tuple[str, str] | None = None, mcp: bo
     the MCP server (every API endpoint with its docstring becomes a tool)."""
     limits: ServeLimits = getattr(demo, "atelier_limits", ServeLimits())
     return dict(
-        allowed_paths=[str(style.ASSETS)], show_error=True, css=CSS, mcp_server=mcp, max_file_size=limits.max_file_size, auth=auth,
+        allowed_paths=[str(style.ASSETS)], show_error=True, css=CSS, mcp_server=mcp, i18n=I18N, max_file_size=limits.max_file_size, auth=auth,
         app_kwargs={"middleware": [Middleware(RequestGuard, blocks=demo, per_session=limits.per_session)]},
     )

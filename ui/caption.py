@@ -5,6 +5,7 @@ import gradio as gr
 
 from ui.files import display_name, uploaded_picture, uploaded_pictures
 from ui.jobs import DESCRIBING, handler
+from ui.i18n import t
 from ui.studio import Studio
 from ui.style import example_files
 
@@ -31,14 +32,14 @@ def build(studio: Studio) -> None:
     entry = studio.default("captioning")
     with gr.Row():
         with gr.Column():
-            image = gr.Image(label="Picture", type="filepath", sources=["upload", "clipboard"])
-            files = gr.File(label="Or several pictures", file_count="multiple", file_types=["image"])
-            model = gr.Dropdown(studio.choices("captioning"), value=entry.id if entry else None, label="Model")
-            button = gr.Button("Caption", variant="primary")
+            image = gr.Image(label=t("picture"), type="filepath", sources=["upload", "clipboard"])
+            files = gr.File(label=t("several"), file_count="multiple", file_types=["image"])
+            model = gr.Dropdown(studio.choices("captioning"), value=entry.id if entry else None, label=t("model"))
+            button = gr.Button(t("caption"), variant="primary")
             if examples := example_files():
-                gr.Examples([[path] for path, _ in examples], inputs=[image], label="Example pictures")
+                gr.Examples([[path] for path, _ in examples], inputs=[image], label=t("example_pictures"))
         with gr.Column():
-            text = gr.Textbox(label="Caption", interactive=False)
-            table = gr.Dataframe(headers=["file", "caption"], label="Captions", interactive=False, wrap=True)
+            text = gr.Textbox(label=t("caption"), interactive=False)
+            table = gr.Dataframe(headers=["file", "caption"], label=t("captions"), interactive=False, wrap=True)
     button.click(handler(caption, studio, gpu_seconds=30), inputs=[image, files, model], outputs=[text, table],
                  api_name="caption", **DESCRIBING)

@@ -10,6 +10,7 @@ from pipelines import edit as editing
 from pipelines import inputs
 from ui.files import uploaded_picture
 from ui.jobs import DRAWING, handler
+from ui.i18n import t
 from ui.studio import Studio
 from ui.style import ASSETS
 from zoo.errors import BadInput
@@ -85,15 +86,15 @@ def build(studio: Studio) -> None:
     entry = studio.default("text-to-image")
     with gr.Row():
         with gr.Column():
-            image = gr.Image(label="Picture", type="filepath", sources=["upload", "clipboard"])
-            instruction = gr.Textbox(label="Instruction", placeholder="make the circle blue", elem_id="instruction")
-            edit_button = gr.Button("Edit", variant="primary")
+            image = gr.Image(label=t("picture"), type="filepath", sources=["upload", "clipboard"])
+            instruction = gr.Textbox(label=t("instruction"), placeholder="make the circle blue", elem_id="instruction")
+            edit_button = gr.Button(t("edit"), variant="primary")
             examples = [[str(ASSETS / f), i] for f, i in EXAMPLES if (ASSETS / f).is_file()]
             if examples:
-                gr.Examples(examples, inputs=[image, instruction], label="Example edits")
+                gr.Examples(examples, inputs=[image, instruction], label=t("example_edits"))
             with gr.Accordion("Settings", open=False):
-                model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label="Model")
-                seed = gr.Number(-1, precision=0, label="Seed (-1: random)")
+                model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label=t("model"))
+                seed = gr.Number(-1, precision=0, label=t("seed"))
                 steps = gr.Number(None, precision=0, label="Steps (empty: the model's)")
                 verify = gr.Slider(0, editing.MAX_CANDIDATES, value=0, step=1,
                                    label="Verify: candidates to draw until one shows the edit (0: one)")
@@ -108,9 +109,9 @@ def build(studio: Studio) -> None:
         with gr.Column():
             result = gr.Image(label="Result", format="png", type="filepath", interactive=False,
                               elem_classes=["pixelated"])
-            used = gr.Textbox(label="Prompt used", interactive=False)
-            read = gr.Textbox(label="Read from the picture", interactive=False)
-            png = gr.File(label="PNG file")
+            used = gr.Textbox(label=t("prompt_used"), interactive=False)
+            read = gr.Textbox(label=t("read"), interactive=False)
+            png = gr.File(label=t("png_file"))
     outputs = [result, used, read, png]
     edit_button.click(handler(edit, studio, gpu_seconds=60), inputs=[image, instruction, model, seed, steps, verify],
                       outputs=outputs, api_name="edit", **DRAWING)

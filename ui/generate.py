@@ -8,6 +8,7 @@ from pipelines.results import AUTO, NONE, GenerateRequest, Generation
 from ui import history
 from ui.files import uploaded_picture
 from ui.jobs import DESCRIBING, DRAWING, handler, streamed
+from ui.i18n import t
 from ui.studio import Studio
 from zoo.errors import BadInput, Cancelled
 
@@ -15,6 +16,8 @@ EXAMPLE_PROMPTS = [
     "big red ball on the left",
     "an outlined tiny blue box up top on a dark background",
     "two shapes: a green triangle to the left and a violet plus to the right",
+    "画一个大的红色圆形在左边",
+    "左边一个小的蓝色方块，右边一个绿色三角形，黑色背景，空心",
 ]
 
 
@@ -151,47 +154,46 @@ def build(studio: Studio, demo: gr.Blocks) -> None:
     with gr.Row():
         with gr.Column(scale=2):
             with gr.Row(equal_height=True):
-                prompt = gr.Textbox(label="Request", placeholder=EXAMPLE_PROMPTS[0], lines=2, max_lines=6,
+                prompt = gr.Textbox(label=t("request"), placeholder=EXAMPLE_PROMPTS[0], lines=2, max_lines=6,
                                     elem_id="request", scale=4)
                 with gr.Column(scale=1, min_width=110):
-                    generate_button = gr.Button("Generate", variant="primary", elem_id="generate-button")
-                    stop_button = gr.Button("Stop", variant="stop", size="sm")
-            rewritten = gr.Textbox(label="Prompt used", lines=2, max_lines=6, elem_id="rewritten",
-                                   info="Edit it and press Generate to draw exactly this text.")
-            gr.Examples([[p] for p in EXAMPLE_PROMPTS], inputs=[prompt], label="Example requests")
+                    generate_button = gr.Button(t("generate"), variant="primary", elem_id="generate-button")
+                    stop_button = gr.Button(t("stop"), variant="stop", size="sm")
+            rewritten = gr.Textbox(label=t("prompt_used"), lines=2, max_lines=6, elem_id="rewritten",
+                                   info=t("prompt_used_info"))
+            gr.Examples([[p] for p in EXAMPLE_PROMPTS], inputs=[prompt], label=t("examples"))
             with gr.Accordion("Settings", open=False):
                 with gr.Row(equal_height=True):
                     expand_with = gr.Dropdown(expanders, value=(entry.expander if entry else None) or AUTO,
-                                              label="Expand with", scale=4)
-                    rewrite_button = gr.Button("Rewrite", scale=1, min_width=90, size="md")
-                negative = gr.Textbox(label="Negative prompt", placeholder="what to keep out")
-                model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label="Model")
+                                              label=t("expand_with"), scale=4)
+                    rewrite_button = gr.Button(t("rewrite"), scale=1, min_width=90, size="md")
+                negative = gr.Textbox(label=t("negative"), placeholder="what to keep out")
+                model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label=t("model"))
                 with gr.Row():
-                    steps = gr.Slider(1, text2image.MAX_STEPS, value=run0["steps"], step=1, label="Steps")
-                    guidance = gr.Slider(0, 30, value=run0["guidance"], step=0.5, label="Guidance")
+                    steps = gr.Slider(1, text2image.MAX_STEPS, value=run0["steps"], step=1, label=t("steps"))
+                    guidance = gr.Slider(0, 30, value=run0["guidance"], step=0.5, label=t("guidance"))
                 with gr.Row():
-                    width = gr.Slider(value=run0["width"], step=8, label="Width", **size_range(entry))
-                    height = gr.Slider(value=run0["height"], step=8, label="Height", **size_range(entry))
+                    width = gr.Slider(value=run0["width"], step=8, label=t("width"), **size_range(entry))
+                    height = gr.Slider(value=run0["height"], step=8, label=t("height"), **size_range(entry))
                 with gr.Row():
-                    seed = gr.Number(-1, precision=0, label="Seed (-1: random)", minimum=-1, maximum=inputs.MAX_SEED)
-                    num_images = gr.Slider(1, text2image.MAX_IMAGES, value=1, step=1, label="Number of images")
-                embed = gr.Checkbox(studio.embed_parameters, label="Write the prompt and settings into the PNGs")
-                verify_box = gr.Checkbox(False, label="Verify and refine (caption every candidate, keep the best, "
-                                                      "rewrite the prompt when none matches)")
+                    seed = gr.Number(-1, precision=0, label=t("seed"), minimum=-1, maximum=inputs.MAX_SEED, elem_id="seed")
+                    num_images = gr.Slider(1, text2image.MAX_IMAGES, value=1, step=1, label=t("num_images"))
+                embed = gr.Checkbox(studio.embed_parameters, label=t("embed"))
+                verify_box = gr.Checkbox(False, label=t("verify"))
                 with gr.Row():
-                    candidates = gr.Slider(1, verify.MAX_CANDIDATES, value=4, step=1, label="Candidates (N)")
-                    rounds = gr.Slider(1, verify.MAX_ROUNDS, value=2, step=1, label="Rounds (R)")
+                    candidates = gr.Slider(1, verify.MAX_CANDIDATES, value=4, step=1, label=t("candidates"))
+                    rounds = gr.Slider(1, verify.MAX_ROUNDS, value=2, step=1, label=t("rounds"))
         with gr.Column(scale=3):
-            gallery = gr.Gallery(label="Pictures", format="png", columns=2, height="auto", preview=True,
+            gallery = gr.Gallery(label=t("pictures"), format="png", columns=2, height="auto", preview=True,
                                  object_fit="contain", elem_id="gallery", elem_classes=["pixelated"])
-            parameters = gr.JSON(label="Parameters", open=False)
-            pngs = gr.File(label="PNG files", file_count="multiple")
-            history_gallery = gr.Gallery(label="History (this browser only; click to reuse the settings)",
+            parameters = gr.JSON(label=t("parameters"), open=False)
+            pngs = gr.File(label=t("png_files"), file_count="multiple")
+            history_gallery = gr.Gallery(label=t("history"),
                                          elem_id="history", columns=6, height=160, allow_preview=False,
                                          elem_classes=["pixelated"])
             with gr.Row():
-                clear_history = gr.Button("Clear history", size="sm")
-                png_file = gr.File(label="Settings from a PNG: drop one here", file_types=[".png"],
+                clear_history = gr.Button(t("clear_history"), size="sm")
+                png_file = gr.File(label=t("png_drop"), file_types=[".png"],
                                    elem_id="png-info", height=90)
             png_settings = gr.JSON(label="Settings read from the PNG", visible=False)
     saved = gr.BrowserState([], storage_key="atelier-history")

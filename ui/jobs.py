@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import gradio as gr
 
+from ui.i18n import in_language
 from zoo.errors import AtelierError
 
 GENERIC_ERROR = "Something went wrong on the server (it has been logged); try again, or pick another model."
@@ -61,14 +62,15 @@ def guarded(fn):
     request's text) and answered with a short generic sentence, never a traceback. Keeps fn's
     signature, which Gradio reads. Works for plain handlers and generator handlers alike."""
 
-    def refuse(e: BaseException):
+    def refuse(e: BaseException, args, kwargs):
+        request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
         if isinstance(e, gr.Error):
             return e
         if isinstance(e, AtelierError):
             log.info("%s refused: %s", fn.__name__, type(e).__name__)
-            return gr.Error(str(e), print_exception=False)
+            return gr.Error(in_language(str(e), request), print_exception=False)
         log.exception("%s failed", fn.__name__)
-        return gr.Error(GENERIC_ERROR, print_exception=False)
+        return gr.Error(in_language(GENERIC_ERROR, request), print_exception=False)
 
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
@@ -76,7 +78,7 @@ def guarded(fn):
             try:
                 yield from fn(*args, **kwargs)
             except Exception as e:
-                raise refuse(e) from None
+                raise refuse(e, args, kwargs) from None
 
         return streaming
 
@@ -85,7 +87,7 @@ def guarded(fn):
         try:
             return fn(*args, **kwargs)
         except Exception as e:
-            raise refuse(e) from None
+            raise refuse(e, args, kwargs) from None
 
     return wrapper
 

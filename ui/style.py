@@ -7,11 +7,12 @@ import gradio as gr
 
 from ui.files import uploaded_picture
 from ui.jobs import DRAWING, handler
+from ui.i18n import t
 from ui.studio import Studio
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 EXAMPLES = [("two-shapes.png", "outline style"), ("green-triangle-outline.png", "flat style"),
-            ("purple-cross-yellow-circle.png", "outline style")]
+            ("purple-cross-yellow-circle.png", "outline style"), ("two-shapes.png", "空心")]
 
 
 def stylize(studio: Studio, image, style=None, model=None, strength=None, seed=None, request: gr.Request = None,
@@ -56,24 +57,24 @@ def build(studio: Studio) -> None:
     entry = studio.default("text-to-image")
     with gr.Row():
         with gr.Column():
-            image = gr.Image(label="Picture", type="filepath", sources=["upload", "clipboard"])
-            style = gr.Textbox(label="Style", value="outline style", placeholder="outline style, flat style")
+            image = gr.Image(label=t("picture"), type="filepath", sources=["upload", "clipboard"])
+            style = gr.Textbox(label=t("style"), value="outline style", placeholder="outline style, flat style")
             with gr.Row():
-                stylize_button = gr.Button("Stylize", variant="primary")
-                stop_button = gr.Button("Stop", variant="stop")
+                stylize_button = gr.Button(t("stylize"), variant="primary")
+                stop_button = gr.Button(t("stop"), variant="stop")
             if examples := example_files():
-                gr.Examples([list(e) for e in examples], inputs=[image, style], label="Example pictures")
+                gr.Examples([list(e) for e in examples], inputs=[image, style], label=t("example_pictures"))
             with gr.Accordion("Settings", open=False):
-                model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label="Model")
-                strength = gr.Slider(0.05, 1, step=0.05, label="Strength",
+                model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label=t("model"))
+                strength = gr.Slider(0.05, 1, step=0.05, label=t("strength"),
                                      value=entry.defaults.get("strength", 0.6) if entry else 0.6)
-                seed = gr.Number(-1, precision=0, label="Seed (-1: random)")
+                seed = gr.Number(-1, precision=0, label=t("seed"))
         with gr.Column():
-            result = gr.ImageSlider(label="Before and after", type="filepath", interactive=False,
+            result = gr.ImageSlider(label=t("before_after"), type="filepath", interactive=False,
                                     elem_classes=["pixelated"], elem_id="before-after")
-            used = gr.Textbox(label="Prompt used", interactive=False)
-            caption = gr.Textbox(label="Caption", interactive=False)
-            png = gr.File(label="PNG file")
+            used = gr.Textbox(label=t("prompt_used"), interactive=False)
+            caption = gr.Textbox(label=t("caption"), interactive=False)
+            png = gr.File(label=t("png_file"))
     stylizing = stylize_button.click(handler(stylize, studio, gpu_seconds=60),
                                      inputs=[image, style, model, strength, seed], outputs=[result, used, caption, png],
                                      api_name="stylize", **DRAWING)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ui.jobs import LOADING, handler
+from ui.i18n import t
 from ui.studio import Studio
 from zoo import hub
 from zoo.defaults import CPU_SD_TURBO_SECONDS
@@ -50,7 +51,7 @@ def build(studio: Studio, tab: gr.Tab) -> None:
     table = gr.Dataframe(rows(studio), interactive=False, wrap=True, headers=HEADERS)
     default = studio.default("text-to-image")
     with gr.Row():
-        model = gr.Dropdown(list(studio.registry.entries), value=default.id if default else None, label="Model",
+        model = gr.Dropdown(list(studio.registry.entries), value=default.id if default else None, label=t("model"),
                             scale=3)
         with gr.Column(scale=2), gr.Row():
             load_button = gr.Button("Load", variant="primary", min_width=80)
