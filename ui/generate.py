@@ -90,6 +90,12 @@ def _flag(value, default: bool = False) -> bool:
     return bool(value)
 
 
+def example(studio: Studio, prompt):
+    """An example request drawn with the default model and seed 0 (examples are cached after one draw)."""
+    job = GenerateRequest(prompt=prompt, seed=0)
+    return shown(studio, studio.backend.generate(job), studio.embed_parameters)
+
+
 def expand(studio: Studio, prompt, expand_with=None, seed=None, progress=gr.Progress()):
     """Rewrites a request into a prompt the image model understands, with a prompt-expansion model.
 
@@ -151,6 +157,11 @@ def build(studio: Studio, demo: gr.Blocks) -> None:
     entry = studio.default("text-to-image")
     run0 = text2image.settings(entry) if entry else {"steps": 25, "guidance": 7.5, "width": 512, "height": 512}
     expanders = [AUTO, NONE] + studio.choices("prompt-expansion")
+    # made first, shown on the right: the examples below the request need them as their outputs
+    gallery = gr.Gallery(label=t("pictures"), format="png", columns=2, height="auto", preview=True, render=False,
+                         object_fit="contain", elem_id="gallery", elem_classes=["pixelated"])
+    parameters = gr.JSON(label=t("parameters"), open=False, render=False)
+    pngs = gr.File(label=t("png_files"), file_count="multiple", render=False)
     with gr.Row():
         with gr.Column(scale=2):
             with gr.Row(equal_height=True):
@@ -161,7 +172,10 @@ def build(studio: Studio, demo: gr.Blocks) -> None:
                     stop_button = gr.Button(t("stop"), variant="stop", size="sm")
             rewritten = gr.Textbox(label=t("prompt_used"), lines=2, max_lines=6, elem_id="rewritten",
                                    info=t("prompt_used_info"))
-            gr.Examples([[p] for p in EXAMPLE_PROMPTS], inputs=[prompt], label=t("examples"))
+            # a click on an example shows its pictures at once: drawn on the first click, then kept
+            gr.Examples([[p] for p in EXAMPLE_PROMPTS], inputs=[prompt], label=t("examples"),
+                        outputs=[gallery, rewritten, parameters, pngs], fn=handler(example, studio),
+                        cache_examples=True, cache_mode="lazy")
             with gr.Accordion("Settings", open=False):
                 with gr.Row(equal_height=True):
                     expand_with = gr.Dropdown(expanders, value=(entry.expander if entry else None) or AUTO,
@@ -184,10 +198,9 @@ def build(studio: Studio, demo: gr.Blocks) -> None:
                     candidates = gr.Slider(1, verify.MAX_CANDIDATES, value=4, step=1, label=t("candidates"))
                     rounds = gr.Slider(1, verify.MAX_ROUNDS, value=2, step=1, label=t("rounds"))
         with gr.Column(scale=3):
-            gallery = gr.Gallery(label=t("pictures"), format="png", columns=2, height="auto", preview=True,
-                                 object_fit="contain", elem_id="gallery", elem_classes=["pixelated"])
-            parameters = gr.JSON(label=t("parameters"), open=False)
-            pngs = gr.File(label=t("png_files"), file_count="multiple")
+            gallery.render()
+            parameters.render()
+            pngs.render()
             history_gallery = gr.Gallery(label=t("history"),
                                          elem_id="history", columns=6, height=160, allow_preview=False,
                                          elem_classes=["pixelated"])
