@@ -103,14 +103,54 @@ def test_world_samples_are_checked_against_what_the_request_states():
     assert 0 < SHAPES_WORLD.agreement(request, "a large blue circle on the left on a gray background, flat style") < 1
 
 
-@pytest.mark.parametrize("request_text", ["big red ball on the left",
-                                          "an outlined tiny blue box up top on a dark background",
-                                          "two shapes: a green triangle to the left and a violet plus to the right"])
-def test_the_starter_prompter_keeps_every_stated_attribute(cache, request_text):
-    for seed in (0, 1):
-        scene = parse_sentence(expand(cache, request_text, "starter/shapes-prompter", seed))
-        assert scene is not None
-        assert all(read_request(request_text).agrees_with(scene).values())
+PROMPTER = "starter/shapes-prompter"
+# the model alone keeps every stated attribute in 12 of 16 English and 14 of 16 Chinese first samples here
+# (88 % and 76.5 % of 200 fresh requests in bench/prompter_quality.py); sample-and-check keeps them in all 16
+FIRST_SAMPLE_THRESHOLD = 0.7
+CHECKED_THRESHOLD = 0.95
+ENGLISH_REQUESTS = ["big red ball on the left", "an outlined tiny blue box up top on a dark background",
+                    "two shapes: a green triangle to the left and a violet plus to the right",
+                    "a small yellow square in the center", "huge orange disc near the bottom, solid",
+                    "a pink plus sign on the right side on a white backdrop", "a little cyan triangle",
+                    "please draw a large green box to the left, grey backdrop, line drawing"]
+CHINESE_REQUESTS = ["画一个大的红色圆形在左边", "左边一个小的蓝色方块，右边一个绿色三角形，黑色背景，空心",
+                    "请画一个很小的粉色十字在上面，白底", "上方有一个小的蓝色方块", "帮我画一个黄色正方形在中间",
+                    "我想要一个很大的橙色三角形在下方，灰底，实心", "一个青色圆圈靠右", "a 红色 circle 在左边"]
+
+
+def first_samples(cache, requests: list[str], seed: int) -> list[str]:
+    """The prompter's own first sample for each request, before any check."""
+    from pipelines.prompt_expansion import _generate
+
+    with cache.use(PROMPTER) as lm:
+        return [_generate(lm, cache.registry.get(PROMPTER), text, seed) for text in requests]
+
+
+def keeps_every_stated_attribute(request_text: str, output: str) -> bool:
+    scene = parse_sentence(output)
+    return scene is not None and all(read_request(request_text).agrees_with(scene).values())
+
+
+@pytest.mark.parametrize("requests", [ENGLISH_REQUESTS, CHINESE_REQUESTS], ids=["english", "chinese"])
+def test_the_starter_prompters_first_sample_keeps_every_stated_attribute(cache, requests):
+    kept = [keeps_every_stated_attribute(text, out) for seed in (0, 1)
+            for text, out in zip(requests, first_samples(cache, requests, seed))]
+    assert sum(kept) / len(kept) >= FIRST_SAMPLE_THRESHOLD
+
+
+def test_sample_and_check_keeps_the_first_sample_the_reader_passes(cache):
+    from pipelines.prompt_expansion import WORLD_RETRIES
+
+    for text in ENGLISH_REQUESTS + CHINESE_REQUESTS:
+        samples = [first_samples(cache, [text], 5 + k)[0] for k in range(WORLD_RETRIES)]
+        agreement = [SHAPES_WORLD.agreement(text, s) for s in samples]
+        chosen = expand(cache, text, PROMPTER, 5)
+        best = agreement.index(1.0) if 1.0 in agreement else agreement.index(max(agreement))
+        assert chosen == samples[best]
+        assert keeps_every_stated_attribute(text, chosen) == (1.0 in agreement)
+    kept = [keeps_every_stated_attribute(text, expand(cache, text, PROMPTER, 5))
+            for text in ENGLISH_REQUESTS + CHINESE_REQUESTS]
+    assert sum(kept) / len(kept) >= CHECKED_THRESHOLD
 
 
 def test_generate_with_expansion_reports_the_prompt_used(cache):
