@@ -116,3 +116,8 @@ def test_the_prompter_tokenizer_gives_each_chinese_character_a_token():
     tokens = tokenizer.convert_ids_to_tokens(tokenizer("a 红色圆形在左边, please").input_ids)
     assert tokens == ["a", "红", "色", "圆", "形", "在", "左", "边", ",", "please"]
     assert "[UNK]" not in tokens and "[UNK]" in tokenizer.convert_ids_to_tokens(tokenizer("蓝").input_ids)
+
+
+def test_what_the_reader_cannot_read_as_the_prompter_card_says():
+    assert read_request("a red ball next to a blue box") == one(colour="blue", shape="circle")
+    assert read_request("a circle that is not red") == one(colour="red", shape="circle")

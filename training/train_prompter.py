@@ -96,7 +96,7 @@ Chinese, or in English with Chinese words, into the world's canonical English se
 request leaves out. Chinese is tokenized one character per token.
 
 ## Training
-What was run, with one torch thread on a 2-core CPU shared with another trainer ({minutes:.0f} minutes):
+What was run, with one torch thread on a 2-core CPU shared with other jobs ({minutes:.0f} minutes):
 
     python -m training prompter --seed {seed} --work-dir /tmp/prompter-work
 
@@ -112,12 +112,13 @@ scene's attributes, in English (50 %, `worlds/shapes/requests.py: freeform`), Ch
 up to 4 continuations and keeps the first that is a canonical sentence keeping every attribute that
 a rule-based reader (`worlds/shapes/requests.py: read_request`, with `worlds/shapes/chinese.py` for
 Chinese) finds in the request. That reader knows only the words of the tables in STARTER_WORLD.md: it
-cannot read relations or counts beyond them ("a red ball next to a blue box" is read as one red
-circle, since "next to" is not a joiner), negations ("not red" is read as red) or words outside the
+cannot read relations or counts beyond them ("a red ball next to a blue box" is read as a single
+blue circle: "next to" is not a joiner, so one object, and the red is lost), negations ("not red" is read as red) or words outside the
 tables, so the check can only be as right as the reader; when no sample passes, the best one is kept.
 
 ## Scores
-See the tables below, written by `python -m bench.starter_quality --write-cards`: the model's first
-sample alone, and sample-and-check, for English and Chinese requests, and for requests of held-out
-scenes.
+The tables below are written by `python -m bench.prompter_quality --write-card` (also run by
+`python -m bench.starter_quality --write-cards`): the model's first sample alone, and sample-and-check,
+for English, Chinese and mixed requests, and for requests of held-out scenes, with how many of the
+bench's requests occur word for word in training.
 """
