@@ -200,3 +200,38 @@ def test_any_broken_checkpoint_gets_the_clear_sentence_and_the_rest_serves(tmp_p
     message = str(refused.value)
     assert "does not load" in message and str(tmp_path) not in message and "\n" not in message
     assert cache.get("starter/shapes-captioner") is not None  # the other models keep serving
+
+
+# ------------------------------------------------------------------ a public link that respects its users
+
+def test_prompts_are_not_written_to_the_log(app_url, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    secret = "a tiny violet plus at the bottom for my secret project"
+    Client(app_url, verbose=False).predict(secret, seed=1, api_name="/generate")
+    with pytest.raises(AppError):
+        Client(app_url, verbose=False).predict(secret + " x" * 600, api_name="/generate")  # refused: over-long
+    assert not [r for r in caplog.records if r.levelno >= logging.INFO and "secret project" in r.getMessage()]
+
+
+def test_auth_puts_a_login_in_front_of_the_app(cache, monkeypatch):
+    import app
+    import ui
+    from tests.test_app import free_port
+    from ui.studio import Studio
+
+    monkeypatch.setenv(app.AUTH_VARIABLE, "ada:lovelace")
+    assert app.parse_auth(app.parse_args([]).auth) == ("ada", "lovelace")
+    with pytest.raises(app.AtelierError):
+        app.parse_auth("no-colon")
+    demo = ui.build_app(Studio(cache))
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+                **ui.launch_options(demo, auth=("ada", "lovelace")))
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        assert httpx.post(f"{url}gradio_api/call/expand", json={"data": ["x"]}, timeout=30).status_code in (401, 403)
+        assert Client(url, auth=("ada", "lovelace"), verbose=False).predict("tiny blue box", api_name="/expand")
+    finally:
+        demo.close()
