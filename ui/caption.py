@@ -10,7 +10,8 @@ from ui.studio import Studio
 from ui.style import example_files
 
 
-def caption(studio: Studio, image, images=None, model=None, progress=gr.Progress()):
+def caption(studio: Studio, image, images=None, model=None, request: gr.Request = None,
+            progress=gr.Progress(track_tqdm=True)):
     """Describes pictures in words with a captioning model.
 
     Args:

@@ -24,7 +24,7 @@ EXAMPLE_PROMPTS = [
 def generate(studio: Studio, prompt, negative_prompt=None, model=None, expand_with=None, rewritten_prompt=None,
              steps=None, guidance=None, width=None, height=None, seed=None, num_images=None, verify_and_refine=None,
              candidates=None, rounds=None, embed_parameters=None, request: gr.Request = None,
-             progress=gr.Progress()):
+             progress=gr.Progress(track_tqdm=True)):
     """Draws pictures for a request in words; a prompt model may rewrite it first. Streams cheap previews
     while drawing, then the pictures.
 
@@ -96,7 +96,8 @@ def example(studio: Studio, prompt):
     return shown(studio, studio.backend.generate(job), studio.embed_parameters)
 
 
-def expand(studio: Studio, prompt, expand_with=None, seed=None, progress=gr.Progress()):
+def expand(studio: Studio, prompt, expand_with=None, seed=None, request: gr.Request = None,
+           progress=gr.Progress(track_tqdm=True)):
     """Rewrites a request into a prompt the image model understands, with a prompt-expansion model.
 
     Args:
@@ -129,7 +130,7 @@ def size_range(entry) -> dict:
     return {"minimum": low, "maximum": max(high, low + 8), "interactive": high > low}
 
 
-def png_info(studio: Studio, image):
+def png_info(studio: Studio, image, request: gr.Request = None):
     """Reads the generation settings a PNG carries (Atelier's or AUTOMATIC1111's `parameters` text).
 
     Args:

@@ -16,7 +16,7 @@ EXAMPLES = [("two-shapes.png", "outline style"), ("green-triangle-outline.png", 
 
 
 def stylize(studio: Studio, image, style=None, model=None, strength=None, seed=None, request: gr.Request = None,
-            progress=gr.Progress()):
+            progress=gr.Progress(track_tqdm=True)):
     """Redraws a picture in a style ("outline style", "flat style") with a text-to-image model, keeping
     what it shows.
 

@@ -18,7 +18,7 @@ def rows(studio: Studio) -> list[list]:
             for e in cache.registry.entries.values()]
 
 
-def load(studio: Studio, model_id):
+def load(studio: Studio, model_id, progress=gr.Progress(track_tqdm=True)):
     studio.registry.get(model_id)  # an unknown id gets its sentence before anything loads
     studio.cache.get(model_id)
     return rows(studio), f"Loaded **{model_id}**."
