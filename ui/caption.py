@@ -4,8 +4,8 @@ from __future__ import annotations
 import gradio as gr
 
 from ui.files import display_name, uploaded_picture, uploaded_pictures
-from ui.jobs import DESCRIBING, handler
 from ui.i18n import t
+from ui.jobs import DESCRIBING, handler
 from ui.studio import Studio
 from ui.style import example_files
 

@@ -9,8 +9,8 @@ from PIL import Image
 from pipelines import edit as editing
 from pipelines import inputs
 from ui.files import uploaded_picture
-from ui.jobs import DRAWING, handler
 from ui.i18n import t
+from ui.jobs import DRAWING, handler
 from ui.studio import Studio
 from ui.style import ASSETS
 from zoo.errors import BadInput

@@ -1,14 +1,16 @@
 """The Generate tab: a request, the prompt the model draws, the pictures."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import gradio as gr
 
 from pipelines import inputs, metadata, text2image, verify
 from pipelines.results import AUTO, NONE, GenerateRequest, Generation
 from ui import history
 from ui.files import uploaded_picture
-from ui.jobs import DESCRIBING, DRAWING, handler, streamed
 from ui.i18n import t
+from ui.jobs import DESCRIBING, DRAWING, handler, streamed
 from ui.studio import Studio
 from zoo.errors import BadInput, Cancelled
 
@@ -155,85 +157,94 @@ def stop(studio: Studio, request: gr.Request):
 
 def build(studio: Studio, demo: gr.Blocks) -> None:
     """The tab's layout and events, inside the app's gr.Blocks."""
-    entry = studio.default("text-to-image")
-    run0 = text2image.settings(entry) if entry else {"steps": 25, "guidance": 7.5, "width": 512, "height": 512}
-    expanders = [AUTO, NONE] + studio.choices("prompt-expansion")
+    wire(studio, demo, layout(studio))
+
+
+def layout(studio: Studio) -> SimpleNamespace:
     # made first, shown on the right: the examples below the request need them as their outputs
-    gallery = gr.Gallery(label=t("pictures"), format="png", columns=2, height="auto", preview=True, render=False,
-                         object_fit="contain", elem_id="gallery", elem_classes=["pixelated"])
-    parameters = gr.JSON(label=t("parameters"), open=False, render=False)
-    pngs = gr.File(label=t("png_files"), file_count="multiple", render=False)
+    c = SimpleNamespace(
+        gallery=gr.Gallery(label=t("pictures"), format="png", columns=2, height="auto", preview=True, render=False,
+                           object_fit="contain", elem_id="gallery", elem_classes=["pixelated"]),
+        parameters=gr.JSON(label=t("parameters"), open=False, render=False),
+        pngs=gr.File(label=t("png_files"), file_count="multiple", render=False))
     with gr.Row():
         with gr.Column(scale=2):
             with gr.Row(equal_height=True):
-                prompt = gr.Textbox(label=t("request"), placeholder=EXAMPLE_PROMPTS[0], lines=2, max_lines=6,
-                                    elem_id="request", scale=4)
+                c.prompt = gr.Textbox(label=t("request"), placeholder=EXAMPLE_PROMPTS[0], lines=2, max_lines=6,
+                                      elem_id="request", scale=4)
                 with gr.Column(scale=1, min_width=110):
-                    generate_button = gr.Button(t("generate"), variant="primary", elem_id="generate-button")
-                    stop_button = gr.Button(t("stop"), variant="stop", size="sm")
-            rewritten = gr.Textbox(label=t("prompt_used"), lines=2, max_lines=6, elem_id="rewritten",
-                                   info=t("prompt_used_info"))
+                    c.generate = gr.Button(t("generate"), variant="primary", elem_id="generate-button")
+                    c.stop = gr.Button(t("stop"), variant="stop", size="sm")
+            c.rewritten = gr.Textbox(label=t("prompt_used"), lines=2, max_lines=6, elem_id="rewritten",
+                                     info=t("prompt_used_info"))
             # a click on an example shows its pictures at once: drawn on the first click, then kept
-            gr.Examples([[p] for p in EXAMPLE_PROMPTS], inputs=[prompt], label=t("examples"),
-                        outputs=[gallery, rewritten, parameters, pngs], fn=handler(example, studio),
+            gr.Examples([[p] for p in EXAMPLE_PROMPTS], inputs=[c.prompt], label=t("examples"),
+                        outputs=[c.gallery, c.rewritten, c.parameters, c.pngs], fn=handler(example, studio),
                         cache_examples=True, cache_mode="lazy")
-            with gr.Accordion("Settings", open=False):
-                with gr.Row(equal_height=True):
-                    expand_with = gr.Dropdown(expanders, value=(entry.expander if entry else None) or AUTO,
-                                              label=t("expand_with"), scale=4)
-                    rewrite_button = gr.Button(t("rewrite"), scale=1, min_width=90, size="md")
-                negative = gr.Textbox(label=t("negative"), placeholder="what to keep out")
-                model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label=t("model"))
-                with gr.Row():
-                    steps = gr.Slider(1, text2image.MAX_STEPS, value=run0["steps"], step=1, label=t("steps"))
-                    guidance = gr.Slider(0, 30, value=run0["guidance"], step=0.5, label=t("guidance"))
-                with gr.Row():
-                    width = gr.Slider(value=run0["width"], step=8, label=t("width"), **size_range(entry))
-                    height = gr.Slider(value=run0["height"], step=8, label=t("height"), **size_range(entry))
-                with gr.Row():
-                    seed = gr.Number(-1, precision=0, label=t("seed"), minimum=-1, maximum=inputs.MAX_SEED, elem_id="seed")
-                    num_images = gr.Slider(1, text2image.MAX_IMAGES, value=1, step=1, label=t("num_images"))
-                embed = gr.Checkbox(studio.embed_parameters, label=t("embed"))
-                verify_box = gr.Checkbox(False, label=t("verify"))
-                with gr.Row():
-                    candidates = gr.Slider(1, verify.MAX_CANDIDATES, value=4, step=1, label=t("candidates"))
-                    rounds = gr.Slider(1, verify.MAX_ROUNDS, value=2, step=1, label=t("rounds"))
+            with gr.Accordion(t("settings"), open=False):
+                settings_panel(studio, c)
         with gr.Column(scale=3):
-            gallery.render()
-            parameters.render()
-            pngs.render()
-            history_gallery = gr.Gallery(label=t("history"),
-                                         elem_id="history", columns=6, height=160, allow_preview=False,
-                                         elem_classes=["pixelated"])
+            for shown_now in (c.gallery, c.parameters, c.pngs):
+                shown_now.render()
+            c.history = gr.Gallery(label=t("history"), elem_id="history", columns=6, height=160,
+                                   allow_preview=False, elem_classes=["pixelated"])
             with gr.Row():
-                clear_history = gr.Button(t("clear_history"), size="sm")
-                png_file = gr.File(label=t("png_drop"), file_types=[".png"],
-                                   elem_id="png-info", height=90)
-            png_settings = gr.JSON(label="Settings read from the PNG", visible=False)
-    saved = gr.BrowserState([], storage_key="atelier-history")
-    form = [prompt, rewritten, negative, model, steps, guidance, width, height, seed]
+                c.clear_history = gr.Button(t("clear_history"), size="sm")
+                c.png_file = gr.File(label=t("png_drop"), file_types=[".png"], elem_id="png-info", height=90)
+            c.png_settings = gr.JSON(visible=False)
+    c.saved = gr.BrowserState([], storage_key="atelier-history")
+    c.form = [c.prompt, c.rewritten, c.negative, c.model, c.steps, c.guidance, c.width, c.height, c.seed]
+    return c
 
+
+def settings_panel(studio: Studio, c: SimpleNamespace) -> None:
+    entry = studio.default("text-to-image")
+    run0 = text2image.settings(entry) if entry else {"steps": 25, "guidance": 7.5, "width": 512, "height": 512}
+    with gr.Row(equal_height=True):
+        c.expand_with = gr.Dropdown([AUTO, NONE] + studio.choices("prompt-expansion"), label=t("expand_with"),
+                                    value=(entry.expander if entry else None) or AUTO, scale=4)
+        c.rewrite = gr.Button(t("rewrite"), scale=1, min_width=90, size="md")
+    c.negative = gr.Textbox(label=t("negative"), placeholder="what to keep out")
+    c.model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label=t("model"))
+    with gr.Row():
+        c.steps = gr.Slider(1, text2image.MAX_STEPS, value=run0["steps"], step=1, label=t("steps"))
+        c.guidance = gr.Slider(0, 30, value=run0["guidance"], step=0.5, label=t("guidance"))
+    with gr.Row():
+        c.width = gr.Slider(value=run0["width"], step=8, label=t("width"), **size_range(entry))
+        c.height = gr.Slider(value=run0["height"], step=8, label=t("height"), **size_range(entry))
+    with gr.Row():
+        c.seed = gr.Number(-1, precision=0, label=t("seed"), minimum=-1, maximum=inputs.MAX_SEED, elem_id="seed")
+        c.num_images = gr.Slider(1, text2image.MAX_IMAGES, value=1, step=1, label=t("num_images"))
+    c.embed = gr.Checkbox(studio.embed_parameters, label=t("embed"))
+    c.verify = gr.Checkbox(False, label=t("verify"))
+    with gr.Row():
+        c.candidates = gr.Slider(1, verify.MAX_CANDIDATES, value=4, step=1, label=t("candidates"))
+        c.rounds = gr.Slider(1, verify.MAX_ROUNDS, value=2, step=1, label=t("rounds"))
+
+
+def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
+    private = dict(api_visibility="private")
     generating = gr.on(
-        [generate_button.click, prompt.submit], handler(generate, studio, gpu_seconds=120),
-        inputs=[prompt, negative, model, expand_with, rewritten, steps, guidance, width, height, seed, num_images,
-                verify_box, candidates, rounds, embed],
-        outputs=[gallery, rewritten, parameters, pngs], api_name="generate", **DRAWING)
-    generating.then(handler(history.remember, studio), inputs=[saved, parameters, pngs],
-                    outputs=[saved, history_gallery], api_visibility="private", preprocess=False)
-    demo.load(handler(history.gallery, studio), inputs=[saved], outputs=[history_gallery], api_visibility="private")
-    history_gallery.select(handler(history.restore, studio), inputs=[saved], outputs=form, api_visibility="private")
-    clear_history.click(handler(history.clear, studio), outputs=[saved, history_gallery], api_visibility="private")
-    png_file.upload(handler(png_info, studio), inputs=[png_file], outputs=[png_settings], api_name="png_info",
-                    **DESCRIBING).then(handler(fill_from_png, studio), inputs=[png_settings], outputs=form,
-                                      api_visibility="private")
+        [c.generate.click, c.prompt.submit], handler(generate, studio, gpu_seconds=120),
+        inputs=[c.prompt, c.negative, c.model, c.expand_with, c.rewritten, c.steps, c.guidance, c.width, c.height,
+                c.seed, c.num_images, c.verify, c.candidates, c.rounds, c.embed],
+        outputs=[c.gallery, c.rewritten, c.parameters, c.pngs], api_name="generate", **DRAWING)
+    generating.then(handler(history.remember, studio), inputs=[c.saved, c.parameters, c.pngs],
+                    outputs=[c.saved, c.history], preprocess=False, **private)
+    demo.load(handler(history.gallery, studio), inputs=[c.saved], outputs=[c.history], **private)
+    c.history.select(handler(history.restore, studio), inputs=[c.saved], outputs=c.form, **private)
+    c.clear_history.click(handler(history.clear, studio), outputs=[c.saved, c.history], **private)
+    c.png_file.upload(handler(png_info, studio), inputs=[c.png_file], outputs=[c.png_settings], api_name="png_info",
+                      **DESCRIBING).then(handler(fill_from_png, studio), inputs=[c.png_settings], outputs=c.form,
+                                         **private)
     # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
-    stop_button.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, api_visibility="private")
-    rewrite_button.click(handler(expand, studio, gpu_seconds=30), inputs=[prompt, expand_with, seed], outputs=[rewritten],
-                         api_name="expand", **DESCRIBING)
+    c.stop.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, **private)
+    c.rewrite.click(handler(expand, studio, gpu_seconds=30), inputs=[c.prompt, c.expand_with, c.seed],
+                    outputs=[c.rewritten], api_name="expand", **DESCRIBING)
     # a new request makes the prompt shown stale: clear it in the browser, no server round trip
-    prompt.input(None, outputs=[rewritten], js="() => ''", api_visibility="private", queue=False)
-    model.change(handler(defaults_for, studio), inputs=[model],
-                 outputs=[steps, guidance, width, height, expand_with], api_visibility="private", queue=False)
+    c.prompt.input(None, outputs=[c.rewritten], js="() => ''", queue=False, **private)
+    c.model.change(handler(defaults_for, studio), inputs=[c.model],
+                   outputs=[c.steps, c.guidance, c.width, c.height, c.expand_with], queue=False, **private)
     # verify and refine shows every candidate: one picture per request
-    verify_box.change(lambda on: gr.update(value=1, interactive=not on), inputs=[verify_box], outputs=[num_images],
-                      api_visibility="private", queue=False)
+    c.verify.change(lambda on: gr.update(value=1, interactive=not on), inputs=[c.verify], outputs=[c.num_images],
+                    queue=False, **private)

@@ -6,8 +6,8 @@ from pathlib import Path
 import gradio as gr
 
 from ui.files import uploaded_picture
-from ui.jobs import DRAWING, handler
 from ui.i18n import t
+from ui.jobs import DRAWING, handler
 from ui.studio import Studio
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ui.jobs import LOADING, handler
 from ui.i18n import t
+from ui.jobs import LOADING, handler
 from ui.studio import Studio
 from zoo import hub
 from zoo.defaults import CPU_SD_TURBO_SECONDS
