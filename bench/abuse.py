@@ -10,10 +10,13 @@ It starts `python app.py --offline` on a free loopback port and sends
     Gradio's FileData marker, symlinks, traversal, URL-encoding, folders, /proc/self/environ, the app's
     sources and weights; wrong JSON shapes. Every answer is classified (see `classify`);
 (b) a crowd: N gradio_client clients each sending /expand, /caption and /generate at once;
-(c) broken checkpoints: the starter prompter truncated, with a corrupted header, with wrong tensor
-    shapes, with its weights missing and with invalid config JSON, each on a copy of zoo/.
+(c) broken checkpoints: the starter prompter truncated, with a corrupted header (garbled, or a length past
+    the end), with wrong tensor shapes, with its tokenizer or its weights missing and with invalid config
+    JSON, each on a copy of zoo/;
+(d) good /generate requests sent at once with bad ones that pass the checks: each good one must be answered.
 It prints the counts per outcome and exits non-zero when a file is read or revealed, an error comes
-without a readable sentence, a request hangs, the server dies, or the crowd is not answered in full.
+without a readable sentence, a request hangs, the server dies, the crowd is not answered in full, a
+broken checkpoint does not get its clear sentence, or a good request fails for a bad one beside it.
 """
 from __future__ import annotations
 
@@ -820,6 +823,22 @@ def crowd(url: str, clients: int = 50, timeout: float = 600) -> CrowdReport:
     return report
 
 
+def poisoned_batches(url: str, good: int = 6, rounds: int = 3) -> Counter:
+    """Good /generate requests sent at once with bad ones that pass the checks (a lone surrogate in the
+    prompt or the negative prompt): requests drawn in one call must not fail for another caller's input.
+    Counts ("good", outcome) and ("bad", outcome)."""
+    bad = [["big \ud800 ball", None, None, "none"], ["big red ball", "\ud800", None, "none"]]
+    counts: Counter = Counter()
+    for r in range(rounds):
+        jobs = [("good", ["big red ball on the left", None, None, "none", None, None, None, None, None, 100 * r + k])
+                for k in range(good)]
+        jobs[1:1], jobs[4:4] = [("bad", bad[0])], [("bad", bad[1])]
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            got = list(pool.map(lambda job: post_call(url, "call/generate", {"data": job[1]}), jobs))
+        counts.update((kind, classify(answer)) for (kind, _), answer in zip(jobs, got))
+    return counts
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
@@ -859,9 +878,13 @@ BREAKAGES: dict[str, Callable[[Path], None]] = {
     "corrupted header": _garble_header,
     "header length past the end": _header_past_the_end,
     "wrong tensor shapes": _wrong_shapes,
+    "missing tokenizer file": lambda folder: os.remove(folder / "tokenizer.json"),
     "missing weights file": lambda folder: os.remove(folder / "model.safetensors"),
     "invalid config JSON": lambda folder: (folder / "config.json").write_text("{ not json"),
 }
+# the clear sentence each breakage must get: "does not load"; with no weights at all, the starter model's
+# own "has no checkpoint on this machine; train it with ..." (zoo/hub.py) is the clear sentence
+CLEAR = {"missing weights file": ("does not load", "has no checkpoint")}
 
 
 def broken_checkpoint(kind: str, root: Path) -> dict:
@@ -876,8 +899,9 @@ def broken_checkpoint(kind: str, root: Path) -> dict:
         expand = client_call(app.url, "expand", "big red ball")
         generate = client_call(app.url, "generate", "big red ball on the left", expand_with="none", seed=1)
         caption = client_call(app.url, "caption", _handle(PICTURE))
-        clear = (expand.event == "error" and readable(expand.message) and "does not load" in (expand.message or "")
-                 and str(root) not in (expand.message or ""))
+        said = expand.message or ""
+        wanted = CLEAR.get(kind, ("does not load",))
+        clear = expand.event == "error" and readable(said) and any(w in said for w in wanted) and str(root) not in said
         return {"kind": kind, "clear sentence": clear, "expand said": expand.message or expand.body[:120],
                 "generate": classify(generate), "caption": classify(caption), "still answers": answers(app.url)}
     finally:
@@ -938,12 +962,13 @@ def crowd_table(report: CrowdReport, clients: int) -> str:
 def checkpoint_table(rows: list[dict]) -> str:
     lines = ["| breakage | /expand: clear sentence | /generate (no expansion) | /caption | answers after |",
              "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['kind']} | {'yes' if r['clear sentence'] else 'NO: ' + str(r['expand said'])[:80]} "
+    lines += [f"| {r['kind']} | {'yes' if r['clear sentence'] else 'NO'}: {str(r['expand said'])[:70]} "
               f"| {r['generate']} | {r['caption']} | {'yes' if r['still answers'] else 'no'} |" for r in rows]
     return "\n".join(lines)
 
 
-def summary(results: list[Result], report: CrowdReport | None, checkpoints: list[dict]) -> tuple[str, bool]:
+def summary(results: list[Result], report: CrowdReport | None, checkpoints: list[dict],
+            poisoned: Counter | None = None) -> tuple[str, bool]:
     """The final table and whether everything held."""
     counts = Counter(r.outcome for r in results)
     rows = [(f"bad inputs sent ({len(results)})", f"{len(results) - counts[NOT_SENT]}", "> 200",
@@ -953,6 +978,10 @@ def summary(results: list[Result], report: CrowdReport | None, checkpoints: list
         answered = report.outcomes[ANSWERED]
         rows.append(("crowd answered", f"{answered} of {report.sent}", f"{report.sent} of {report.sent}",
                      answered == report.sent))
+    if poisoned:
+        goods = sum(n for (kind, _), n in poisoned.items() if kind == "good")
+        rows.append(("good requests sent with a bad one, answered", f"{poisoned['good', ANSWERED]} of {goods}",
+                     f"{goods} of {goods}", poisoned["good", ANSWERED] == goods))
     if checkpoints:
         clear = sum(r["clear sentence"] and r["generate"] == ANSWERED and r["caption"] == ANSWERED
                     and r["still answers"] for r in checkpoints)
@@ -1001,12 +1030,15 @@ def main(argv=None) -> int:
         if not args.skip_crowd:
             report = crowd(ground.url, args.clients)
             print(f"\n## (b) a crowd\n\n{crowd_table(report, args.clients)}", flush=True)
+        poisoned = poisoned_batches(ground.url)
+        print("\n## (d) a bad request among good ones, sent at once (3 rounds)\n")
+        print("\n".join(f"  {kind} requests: {n} {outcome}" for (kind, outcome), n in sorted(poisoned.items())))
         stop_app(app)
         checkpoints = []
         if not args.skip_checkpoints:
             checkpoints = [broken_checkpoint(kind, root) for kind in BREAKAGES]
             print(f"\n## (c) broken checkpoints (the starter prompter)\n\n{checkpoint_table(checkpoints)}")
-        table, ok = summary(results, report, checkpoints)
+        table, ok = summary(results, report, checkpoints, poisoned)
         print(f"\n## summary\n\n{table}\n\n{'all held' if ok else 'FAILED'}")
         return 0 if ok else 1
 

@@ -114,3 +114,11 @@ def test_unguarded_routes_and_wrong_json_shapes_answer_in_words(ground):
     results = abuse.run_cases(abuse.sample(cases, 12), ground, workers=2)
     counts = Counter(r.outcome for r in results)
     assert not [f for f in FAILURES if counts[f]], abuse.notable(results)
+
+
+@pytest.mark.xfail(strict=False, reason="known bug: a prompt with a lone surrogate passes pipelines/inputs.py, then "
+                   "the tokenizer raises TypeError inside the batch, and pipelines/batching.py gives that error to "
+                   "every request drawn in the same call (the generic sentence for all of them)")
+def test_a_bad_request_does_not_fail_the_good_ones_drawn_with_it(app_url):
+    counts = abuse.poisoned_batches(app_url, good=6, rounds=1)
+    assert counts["good", ANSWERED] == 6, counts
