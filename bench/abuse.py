@@ -450,9 +450,11 @@ def make_ground(folder: Path, uploads: Path, url: str = "") -> Ground:
 PARAMETERS = {
     "generate": GENERATE, "stylize": ["image", "style", "model", "strength", "seed"],
     "caption": ["image", "images", "model"], "expand": ["prompt", "expand_with", "seed"],
+    "load": ["model"], "unload": ["model"],  # the Zoo tab's buttons: private in the API docs, callable all the same
 }
 BASE = {"generate": {"prompt": "big red ball on the left", "expand_with": "none"},
-        "stylize": {"image": UPLOADED, "style": "outline style"}, "caption": {}, "expand": {"prompt": "big red ball"}}
+        "stylize": {"image": UPLOADED, "style": "outline style"}, "caption": {}, "expand": {"prompt": "big red ball"},
+        "load": {}, "unload": {}}
 
 
 @dataclass
@@ -544,7 +546,7 @@ MODEL_IDS = {
     "a list": ["starter/shapes-diffusion"], "a URL": "https://example.invalid/model", "URL-encoded": "%2e%2e%2f%2e%2e",
 }
 MODEL_SLOTS = [("generate", "model"), ("generate", "expand_with"), ("stylize", "model"), ("caption", "model"),
-               ("expand", "expand_with")]
+               ("expand", "expand_with"), ("load", "model"), ("unload", "model")]
 
 
 def input_cases() -> list[Case]:
