@@ -627,6 +627,10 @@ def file_trick_cases(ground: Ground) -> list[Case]:
             for form in ("path dict", "bare string"):  # a FileData naming a local file: the client uploads it
                 cases.append(via_client("file tricks", f"image {form}: {target} ({twin})", "caption",
                                         image=forms[form], forbidden=True, pair=f"client {form} {target}", names=names))
+            cases += [via_client("file tricks", f"images path dict: {target} ({twin})", "caption", forbidden=True,
+                                 images=[forms["path dict"]], pair=f"client images {target}", names=names),
+                      via_client("file tricks", f"image path dict: {target} ({twin})", "stylize", forbidden=True,
+                                 image=forms["path dict"], pair=f"client stylize {target}", names=names)]
     return cases
 
 
@@ -685,6 +689,11 @@ def json_shape_cases() -> list[Case]:
                   body_case("JSON shapes", f"/caption {name}", "run/caption", body),
                   body_case("JSON shapes", f"/expand {name}", "call/v2/expand", body),
                   body_case("JSON shapes", f"join {name}", "queue/join", body)]
+    uploads = [("no files", None, {"x": "1"}, None), ("a field not named files", {"f": ("a.png", b"x")}, None, None),
+               ("a JSON body", None, None, b'{"files": ["/etc/passwd"]}')]
+    for name, files, data, content in uploads:
+        cases.append(Case("JSON shapes", "HTTP upload", f"upload with {name}",
+                          lambda g, f=files, d=data, c=content: _post_upload(g.url, f, d, c)))
     for name, route, body in [
         ("unknown endpoint", "call/nosuch", b'{"data": ["x"]}'), ("unknown endpoint", "run/nosuch", b'{"data": ["x"]}'),
         ("unknown endpoint", "call/v2/nosuch", b'{"prompt": "x"}'),
@@ -697,6 +706,17 @@ def json_shape_cases() -> list[Case]:
     ]:
         cases.append(body_case("JSON shapes", f"{route} {name}", route, body))
     return cases
+
+
+def _post_upload(url: str, files, data, content) -> Answer:
+    try:
+        sent = httpx.post(f"{url}gradio_api/upload", files=files, data=data, content=content, timeout=HANG_SECONDS)
+    except httpx.TimeoutException:
+        return Answer(hang=True)
+    except httpx.TransportError:
+        return Answer(gone=True)
+    ok = sent.status_code == 200
+    return Answer(sent.status_code, "" if ok else "error", sent.text[:65536], None if ok else message_of(sent.text))
 
 
 def all_cases(ground: Ground) -> list[Case]:
