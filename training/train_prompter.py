@@ -113,8 +113,9 @@ up to 4 continuations and keeps the first that is a canonical sentence keeping e
 a rule-based reader (`worlds/shapes/requests.py: read_request`, with `worlds/shapes/chinese.py` for
 Chinese) finds in the request. That reader knows only the words of the tables in STARTER_WORLD.md: it
 cannot read relations or counts beyond them ("a red ball next to a blue box" is read as a single
-blue circle: "next to" is not a joiner, so one object, and the red is lost), negations ("not red" is read as red) or words outside the
-tables, so the check can only be as right as the reader; when no sample passes, the best one is kept.
+blue circle: "next to" is not a joiner, so one object, and the red is lost), negations ("not red"
+is read as red) or words outside the tables, so the check can only be as right as the reader; when
+no sample passes, the best one is kept.
 
 ## Scores
 The tables below are written by `python -m bench.prompter_quality --write-card` (also run by
