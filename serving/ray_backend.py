@@ -27,7 +27,7 @@ from pipelines.results import GenerateRequest, Generation, Stylized
 from pipelines.text2image import Progress
 from serving.batching import Hooks
 from serving.cluster import connect, registry_for_workers
-from serving.config import load_config
+from serving.config import InvalidServingConfig, load_config
 from zoo.errors import AtelierError, Cancelled, ModelUnavailable
 from zoo.registry import load_registry
 
@@ -43,11 +43,11 @@ class RayBackend:
 
     def __init__(self, registry_path: Path | str, address: str | None = None, config: Path | str | None = None,
                  warm: bool = True):
-        from ray import serve
-
         self.registry = load_registry(registry_path)
         self.config = load_config(config, self.registry)
         self.mode = connect(address)
+        from ray import serve
+
         self._worker_registry = registry_for_workers(registry_path, self.mode)
         serve.start(proxy_location="Disabled")
         self._handles: dict[str, object] = {}
@@ -108,11 +108,26 @@ class RayBackend:
                     self._handles[model_id] = serve.get_app_handle(app_name(model_id))
                 except RayServeException:
                     missing.append(model_id)
+            for model_id in missing:
+                self._check_fits(model_id)
             targets = [RunTarget(target=application(self.registry.get(m).task, m, self._worker_registry,
                                                     self.config.placement(m)), name=app_name(m), route_prefix=None)
                        for m in missing]
             for model_id, handle in zip(missing, serve.run_many(targets) if targets else []):
                 self._handles[model_id] = handle
+
+    def _check_fits(self, model_id: str) -> None:
+        """A replica that no node can hold would wait forever: say so (a local Ray has no autoscaler)."""
+        import ray
+
+        placement = self.config.placement(model_id)
+        if self.mode == "joined":
+            return  # a cluster's autoscaler may add the nodes
+        have = ray.cluster_resources()
+        for resource, need in (("CPU", placement.cpus), ("GPU", placement.gpus)):
+            if need > have.get(resource, 0):
+                where = f"{self.config.source} gives each '{model_id}' replica {need:g} {resource}s"
+                raise InvalidServingConfig(f"{where}, but this machine has {have.get(resource, 0):g}.")
 
     def shutdown(self, delete_deployments: bool | None = None) -> None:
         """Deletes this backend's deployments (by default only when it started Ray itself) and leaves Ray

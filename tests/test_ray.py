@@ -122,6 +122,15 @@ def test_config_is_checked(tmp_path, registry):
     assert placement.serve_options()["num_replicas"] >= 1
 
 
+def test_a_replica_the_machine_cannot_hold_is_refused(backend, registry_path, tmp_path):
+    from serving.ray_backend import RayBackend
+
+    config = tmp_path / "ray.toml"
+    config.write_text('[models."stabilityai/sd-turbo"]\ngpus = 1000\n')
+    with pytest.raises(InvalidServingConfig, match="replica 1000 GPUs, but this machine has"):
+        RayBackend(registry_path, config=config, warm=False).handle("stabilityai/sd-turbo")
+
+
 def test_ray_data_cli_matches_the_local_path(backend, tmp_path):
     from pipelines.__main__ import main
 
