@@ -20,6 +20,7 @@ SYSTEM_PROMPT = (
     "alone, in English whatever the language of the request, one line, under 60 words."
 )
 WORLD_RETRIES = 4  # samples a starter-world prompter gets to write a canonical sentence that keeps the request
+# (model cards and bench/prompter_quality.py report the model alone, sample-and-check, and with this fallback)
 
 
 def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: int | None = None) -> str:
@@ -30,16 +31,13 @@ def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: i
     with cache.use(entry.id) as lm:
         if world is None:
             return _generate(lm, entry, request, seed) or request
-        # the world's grammar checks each sample; the model still writes every one
-        best, best_kept = "", -2.0
+        # the world's grammar checks each sample; the model writes every one it keeps
         for attempt in range(WORLD_RETRIES):
             text = _generate(lm, entry, request, seed + attempt)
-            kept = world.agreement(request, text)
-            if kept > best_kept:
-                best, best_kept = text, kept
-            if kept == 1.0:
-                break
-    return best or request
+            if world.agreement(request, text) == 1.0:
+                return text
+    # no sample kept everything the grammar reads in the request: the grammar writes the sentence itself
+    return world.complete(request, seed)
 
 
 def expander_for(entry, request: str, expand_with: str | None) -> str | None:

@@ -145,12 +145,22 @@ def test_sample_and_check_keeps_the_first_sample_the_reader_passes(cache):
         samples = [first_samples(cache, [text], 5 + k)[0] for k in range(WORLD_RETRIES)]
         agreement = [SHAPES_WORLD.agreement(text, s) for s in samples]
         chosen = expand(cache, text, PROMPTER, 5)
-        best = agreement.index(1.0) if 1.0 in agreement else agreement.index(max(agreement))
-        assert chosen == samples[best]
-        assert keeps_every_stated_attribute(text, chosen) == (1.0 in agreement)
+        if 1.0 in agreement:
+            assert chosen == samples[agreement.index(1.0)]
+        else:  # no sample passed: the grammar writes the sentence
+            assert chosen == SHAPES_WORLD.complete(text, 5)
     kept = [keeps_every_stated_attribute(text, expand(cache, text, PROMPTER, 5))
             for text in ENGLISH_REQUESTS + CHINESE_REQUESTS]
     assert sum(kept) / len(kept) >= CHECKED_THRESHOLD
+
+
+def test_when_no_sample_passes_the_grammar_writes_a_sentence_that_keeps_the_request(cache, monkeypatch):
+    import pipelines.prompt_expansion as expansion
+
+    monkeypatch.setattr(expansion, "WORLD_RETRIES", 0)  # as if every sample had missed
+    for text in ENGLISH_REQUESTS + CHINESE_REQUESTS:
+        written = expand(cache, text, PROMPTER, 5)
+        assert SHAPES_WORLD.is_canonical(written) and keeps_every_stated_attribute(text, written), (text, written)
 
 
 def test_generate_with_expansion_reports_the_prompt_used(cache):
@@ -214,13 +224,13 @@ def test_stylize_shares_the_text_to_image_weights(cache):
 
 def test_verify_returns_every_candidate_scored_best_first(cache):
     result = generate_verified(cache, CANONICAL, seed=0, candidates=3, rounds=2)
-    scores = result.extra["scores"]
-    assert len(result.images) == len(scores) == len(result.extra["captions"]) >= 3
+    scores = result.checks()["scores"]
+    assert len(result.images) == len(scores) == len(result.checks()["captions"]) >= 3
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
-    first_round = result.extra["rounds"][0]
+    first_round = result.checks()["rounds"][0]
     assert len(first_round["captions"]) == 3 and first_round["prompt"] == CANONICAL
     if max(first_round["scores"]) < 1:
-        assert len(result.extra["rounds"]) == 2
+        assert len(result.checks()["rounds"]) == 2
 
 
 @pytest.mark.parametrize("kwargs,words", [

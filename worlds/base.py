@@ -25,12 +25,29 @@ class World(Protocol):
         """The canonical sentence in the style `style_request` names; None when `sentence` is not
         canonical. Raises ValueError, with a sentence for the person, when no style is named."""
 
+    def complete(self, request: str, seed: int) -> str:
+        """The canonical sentence stating what the world's grammar reads in `request`, the rest drawn from seed."""
+
     def fidelity(self, prompts: list[str], pictures: list[Any]) -> dict:
         """Per-attribute and whole-scene accuracy of pictures drawn for prompts."""
 
     def read_picture(self, image: Any) -> str:
         """The canonical sentence of what a picture shows. Raises ValueError, with a sentence for the
         person, when the picture is not one of the world's scenes."""
+
+    def check(self, request: str, image: Any) -> list[dict]:
+        """The picture read against the request: for each stated attribute, and the object count, a row
+        {'attribute', 'wanted', 'seen', 'ok'} (seen None where nothing was there to see)."""
+
+    def readings(self, prompt: str) -> list[str]:
+        """The prompt's equivalent canonical sentences, the prompt first ([prompt] when not canonical)."""
+
+    def refine(self, request: str, prompt: str, missed: list[str], seed: int) -> str:
+        """The next round's prompt after the attributes `missed` (check's names) failed: it keeps every
+        attribute the request states and changes what the world judges likely to help."""
+
+    def reference(self, prompt: str, seed: int = 0) -> Any:
+        """The world's own rendering of what the prompt asks for (unstated attributes chosen by `seed`)."""
 
     def edit(self, sentence: str, instruction: str) -> EditResult:
         """The scene `sentence` describes, edited as `instruction` asks. Raises ValueError, with one

@@ -42,6 +42,38 @@ class ShapesWorld:
             raise ValueError("The picture does not read as a scene of the shapes world (one or two shapes "
                              "on a plain background, one style).") from None
 
+    def check(self, request: str, image) -> list[dict]:
+        from worlds.shapes.checks import check
+
+        return check(request, image)
+
+    def readings(self, prompt: str) -> list[str]:
+        from worlds.shapes.checks import readings
+
+        return readings(prompt)
+
+    def refine(self, request: str, prompt: str, missed: list[str], seed: int) -> str:
+        from worlds.shapes.checks import refine
+
+        return refine(request, prompt, missed, seed)
+
+    def complete(self, request: str, seed: int) -> str:
+        """The canonical sentence with every attribute the grammar reads in `request`, the rest drawn from seed."""
+        import random
+
+        from worlds.shapes.requests import complete
+
+        return sentence(complete(read_request(request), random.Random(seed)))
+
+    def reference(self, prompt: str, seed: int = 0):
+        import random
+
+        from worlds.shapes.requests import complete
+        from worlds.shapes.world import render_pil
+
+        scene = parse_sentence(prompt) or complete(read_request(prompt), random.Random(seed))
+        return render_pil(scene)
+
     def edit(self, canonical: str, instruction: str) -> EditResult:
         from worlds.shapes import edits
 
