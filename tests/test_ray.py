@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -150,19 +149,13 @@ def test_ray_data_cli_matches_the_local_path(backend, tmp_path):
 def test_a_killed_replica_is_replaced_and_its_request_retried(backend, local):
     handle = backend.handle(DIFFUSION)
     victim = handle.pid.remote().result()
-    job = GenerateRequest("big red ball on the left", seed=21, steps=40, num_images=4)
-    answers, started = [], threading.Event()
-
-    def client():
-        started.set()
-        answers.append(backend.generate(job))
-
-    thread = threading.Thread(target=client)
-    thread.start()
-    started.wait()
-    time.sleep(1.0)  # the request is on the replica, drawing
+    job = GenerateRequest("big red ball on the left", seed=21, steps=30, num_images=2)
+    answers, drawing = [], threading.Event()
+    client = threading.Thread(target=lambda: answers.append(backend.generate(job, progress=lambda *_: drawing.set())))
+    client.start()
+    assert drawing.wait(timeout=60)  # a step was drawn: the request is on the replica
     os.kill(victim, signal.SIGKILL)
-    thread.join(timeout=120)
+    client.join(timeout=120)
     assert backend.resent == 1  # the request was on the dying replica, and was sent once more
     assert len(answers) == 1  # answered once
     assert handle.pid.remote().result() != victim  # a new replica
