@@ -4,7 +4,6 @@ then pastes the original back outside the mask, so the rest of the picture is pi
 """
 from __future__ import annotations
 
-import random
 import threading
 from dataclasses import dataclass, field
 
@@ -14,6 +13,7 @@ from PIL import Image
 
 from pipelines import inputs
 from pipelines.edit_plan import Plan, dilate, hub_plan, world_plan
+from pipelines.results import png_parameters
 from pipelines.text2image import Progress, settings, step_callback
 from worlds import world_for
 from zoo.cache import ModelCache
@@ -48,7 +48,7 @@ def edit(cache: ModelCache, image, instruction: str, model_id: str | None = None
     picture = inputs.image(image)
     instruction = inputs.prompt(instruction, "instruction")
     entry = cache.registry.pick(model_id, "text-to-image")
-    run, seed = settings(entry, steps), _seed(seed)
+    run, seed = settings(entry, steps), inputs.seed(seed)
     count = 1 if verify in (None, 0) else inputs.number(verify, "Candidates", 1, MAX_CANDIDATES, integer=True)
     picture = picture.resize((run["width"], run["height"]), Image.LANCZOS)
     world = world_for(entry.world)
@@ -56,7 +56,7 @@ def edit(cache: ModelCache, image, instruction: str, model_id: str | None = None
     if not plan.mask.any():  # nothing to change: the picture already shows it
         return Edited(picture, plan.prompt, plan.read, _parameters(plan.prompt, instruction, entry, seed, None, run, 0),
                       _mask_image(plan.mask), plan.region)
-    seeds = [_offset_seed(seed, i) for i in range(count if world else 1)]
+    seeds = [inputs.offset_seed(seed, i) for i in range(count if world else 1)]
     strength = _strength(strength)
     images, sampler = redraw(cache, entry, picture, plan.mask, plan.prompt, seeds, run, strength, progress, cancel)
     candidates = [{"seed": s, "right": _reads_as(world, drawn, plan)} for s, drawn in zip(seeds, images) if world]
@@ -76,7 +76,7 @@ def inpaint(cache: ModelCache, image, mask, prompt: str, model_id: str | None = 
         raise BadInput("No mask was given; paint over the part of the picture to redraw.")
     prompt = inputs.prompt(prompt)
     entry = cache.registry.pick(model_id, "text-to-image")
-    run, seed = settings(entry, steps), _seed(seed)
+    run, seed = settings(entry, steps), inputs.seed(seed)
     picture = picture.resize((run["width"], run["height"]), Image.LANCZOS)
     painted = np.asarray(inputs.image(mask).convert("L").resize(picture.size, Image.NEAREST)) > 127
     if not painted.any():
@@ -97,7 +97,7 @@ def outpaint(cache: ModelCache, image, side: str, prompt: str, model_id: str | N
         raise BadInput(f"The canvas grows to the left, right, top or bottom, not '{str(side)[:40]}'.")
     prompt = inputs.prompt(prompt)
     entry = cache.registry.pick(model_id, "text-to-image")
-    run, seed = settings(entry, steps), _seed(seed)
+    run, seed = settings(entry, steps), inputs.seed(seed)
     width, height = run["width"], run["height"]
     picture = picture.resize((width, height), Image.LANCZOS)
     wide = side in ("left", "right")
@@ -151,17 +151,8 @@ def _strength(value) -> float:
     return inputs.number(STRENGTH if value is None else value, "Strength", 0.05, 1)
 
 
-def _seed(value) -> int:
-    seed = inputs.seed(value)
-    return random.randrange(2**32 - MAX_CANDIDATES) if seed is None else seed
-
-
-def _offset_seed(seed: int, offset: int) -> int:
-    """The seed of candidate `offset`, inside the seed range."""
-    return (seed + offset) % 2**32
-
-
 def _parameters(prompt: str, instruction: str | None, entry: ModelEntry, seed: int, sampler: str | None, run: dict,
                 strength: float) -> dict:
-    return {"prompt": prompt, "request": instruction, "seed": seed, "strength": strength, "model": entry.id,
-            "sampler": sampler, **run}
+    """The PNG record of an edit: the instruction is its request (kept even where it equals the prompt)."""
+    return png_parameters(prompt, instruction or prompt, entry.id, seed, sampler, run, strength=strength) | {
+        "request": instruction}
