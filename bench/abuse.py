@@ -258,7 +258,8 @@ def get_raw(url: str, path: str, timeout: float = HANG_SECONDS) -> Answer:
 
 
 _CLIENTS = threading.local()
-LOCAL_REFUSALS = ("not JSON compliant", "not JSON serializable", "Cannot find a function", "codec can't encode")
+LOCAL_REFUSALS = ("not JSON compliant", "not JSON serializable", "Cannot find a function", "codec can't encode",
+                  "No value provided for required argument")
 
 
 def client_call(url: str, api: str, *args, **kwargs) -> Answer:
@@ -518,7 +519,8 @@ def via_client(family: str, name: str, api: str, **given) -> Case:
 
 
 def body_case(family: str, name: str, route: str, body: bytes) -> Case:
-    return Case(family, f"HTTP {route.split('/')[0]}", name, lambda g: post_call(g.url, route, body))
+    label = "v2" if route.startswith("call/v2") else "join" if route == "queue/join" else route.split("/")[0]
+    return Case(family, f"HTTP {label}", name, lambda g: post_call(g.url, route, body))
 
 
 PROMPTS = {
@@ -628,7 +630,7 @@ def file_trick_cases(ground: Ground) -> list[Case]:
                 cases.append(via_client("file tricks", f"image {form}: {target} ({twin})", "caption",
                                         image=forms[form], forbidden=True, pair=f"client {form} {target}", names=names))
             cases += [via_client("file tricks", f"images path dict: {target} ({twin})", "caption", forbidden=True,
-                                 images=[forms["path dict"]], pair=f"client images {target}", names=names),
+                                 image=None, images=[forms["path dict"]], pair=f"client images {target}", names=names),
                       via_client("file tricks", f"image path dict: {target} ({twin})", "stylize", forbidden=True,
                                  image=forms["path dict"], pair=f"client stylize {target}", names=names)]
     return cases

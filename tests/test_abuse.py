@@ -29,7 +29,7 @@ from bench.abuse import (
 from tests.test_app import running_app
 from ui.files import upload_folder
 
-GUARDED_ROUTES = ("HTTP call", "HTTP join", "HTTP GET", "HTTP upload", "HTTP queue")
+GUARDED_ROUTES = ("HTTP call", "HTTP join", "HTTP GET", "HTTP upload")
 
 
 @pytest.fixture(scope="module")
