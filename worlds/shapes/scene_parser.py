@@ -1,9 +1,11 @@
 """Reads a picture back into a scene and scores it against the sentence that asked for it.
 
 Every pixel takes the nearest colour of the world's two tables; the background is the most
-common one, and each object colour with enough pixels is matched against the world's own
-masks (every shape, size, position and style) by intersection over union. Matching whole
-masks rather than measuring edges keeps the reading stable under blur, JPEG and noise.
+common one. Each connected region of object pixels big enough is one object, of the colour its
+pixels vote for; the region with any enclosed holes filled is matched against the world's filled masks (every shape, size and position, each
+also moved by up to one pixel) by intersection over union, and its style is outline when the
+region encloses a hole of background. Matching whole regions rather than measuring edges keeps
+the reading stable under blur, JPEG, noise, antialiasing and renderers that round differently.
 """
 from __future__ import annotations
 
@@ -12,7 +14,18 @@ from functools import lru_cache
 
 import numpy as np
 
-from worlds.shapes.world import BACKGROUNDS, CANVAS, COLOURS, POSITIONS, SHAPES, SIZES, STYLES, Obj, Scene, parse_sentence, shape_mask
+from worlds.shapes.world import (
+    BACKGROUNDS,
+    CANVAS,
+    COLOURS,
+    POSITIONS,
+    SHAPES,
+    SIZES,
+    Obj,
+    Scene,
+    parse_sentence,
+    shape_mask,
+)
 
 OBJECT_NAMES = list(COLOURS)
 OBJECT_TABLE = np.array([COLOURS[n] for n in OBJECT_NAMES], np.float32)
@@ -34,9 +47,54 @@ def _median3(image: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _templates():
-    keys = list(itertools.product(SHAPES, SIZES, POSITIONS, STYLES))
-    masks = np.stack([shape_mask(*k) for k in keys]).reshape(len(keys), -1).astype(np.float32)
-    return keys, masks
+    """The world's filled masks, each also moved by up to a pixel: keys (shape, size, position) and masks."""
+    keys, masks = [], []
+    for shape, size, position in itertools.product(SHAPES, SIZES, POSITIONS):
+        mask = shape_mask(shape, size, position, "flat")
+        for dy, dx in itertools.product((-1, 0, 1), repeat=2):
+            keys.append((shape, size, position))
+            masks.append(np.roll(mask, (dy, dx), axis=(0, 1)))
+    return keys, np.stack(masks).reshape(len(masks), -1).astype(np.float32)
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """The mask with every region of other pixels that does not reach the border (4-connected) filled in."""
+    free = ~mask
+    outside = np.zeros_like(mask)
+    outside[0], outside[-1], outside[:, 0], outside[:, -1] = free[0], free[-1], free[:, 0], free[:, -1]
+    while True:
+        grown = outside.copy()
+        grown[1:] |= outside[:-1]
+        grown[:-1] |= outside[1:]
+        grown[:, 1:] |= outside[:, :-1]
+        grown[:, :-1] |= outside[:, 1:]
+        grown &= free
+        if (grown == outside).all():
+            return ~outside
+        outside = grown
+
+
+def _dilate(mask: np.ndarray, outside: bool = False) -> np.ndarray:
+    """Dilation by a 3 x 3 square; `outside` is what lies beyond the canvas."""
+    padded = np.pad(mask, 1, constant_values=outside)
+    return np.any([padded[dy : dy + CANVAS, dx : dx + CANVAS] for dy in range(3) for dx in range(3)], axis=0)
+
+
+def _erode(mask: np.ndarray) -> np.ndarray:
+    """Erosion by a 3 x 3 square, with nothing of the mask beyond the canvas."""
+    return ~_dilate(~mask, outside=True)
+
+
+def closed_region(mask: np.ndarray) -> np.ndarray:
+    """The object's region: the mask with gaps of up to two pixels in its stroke bridged (closing by a
+    3 x 3 square) and every enclosed hole filled."""
+    return _erode(fill_holes(_dilate(mask)))
+
+
+def style_of(hole: np.ndarray, filled: np.ndarray) -> str:
+    """outline when the background pixels the object encloses (`hole`) are at least 3 and 2 % of its area."""
+    hole = int(hole.sum())
+    return "outline" if hole >= max(3, 0.02 * filled.sum()) else "flat"
 
 
 def _label(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
@@ -61,35 +119,64 @@ def _label(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
     return background, np.where(blend >= 0.5, nearest, -1).reshape(CANVAS, CANVAS), distance
 
 
-def _best_template(mask: np.ndarray) -> tuple[str, str, str, str]:
-    """(shape, size, position, style) of the world's mask that overlaps `mask` best."""
+def _best_template(mask: np.ndarray) -> tuple[str, str, str]:
+    """(shape, size, position) of the world's filled mask that overlaps the filled `mask` best."""
     keys, masks = _templates()
     mask = mask.astype(np.float32)
     inter = masks @ mask
     return keys[int(np.argmax(inter / (masks.sum(1) + mask.sum() - inter)))]
 
 
+def components(mask: np.ndarray) -> list[np.ndarray]:
+    """The 8-connected regions of a boolean mask, largest first."""
+    seen = np.zeros_like(mask)
+    found = []
+    for y, x in zip(*np.nonzero(mask)):
+        if seen[y, x]:
+            continue
+        region, stack = np.zeros_like(mask), [(y, x)]
+        seen[y, x] = True
+        while stack:
+            cy, cx = stack.pop()
+            region[cy, cx] = True
+            for ny in range(max(cy - 1, 0), min(cy + 2, CANVAS)):
+                for nx in range(max(cx - 1, 0), min(cx + 2, CANVAS)):
+                    if mask[ny, nx] and not seen[ny, nx]:
+                        seen[ny, nx] = True
+                        stack.append((ny, nx))
+        found.append(region)
+    return sorted(found, key=lambda r: -int(r.sum()))
+
+
+def object_regions(labels: np.ndarray) -> list[np.ndarray]:
+    """One region per object: the connected regions of object pixels (whatever colour each pixel reads
+    as, since blends along edges read as neighbouring colours), each fragment too small to be an object
+    joined to a region within two pixels, and regions that fit the same place merged."""
+    found = components(labels >= 0)
+    regions = [r for r in found if r.sum() >= MIN_OBJECT_PIXELS]
+    for fragment in found[len(regions):]:
+        near = [r for r in regions if (_dilate(_dilate(r)) & fragment).any()]
+        if near:
+            near[0] |= fragment
+    by_position: dict[str, np.ndarray] = {}
+    for region in regions:
+        position = _best_template(closed_region(region).reshape(-1))[2]
+        by_position[position] = by_position[position] | region if position in by_position else region
+    return list(by_position.values())
+
+
 def parse_image(image) -> Scene:
     """The scene a picture shows (objects ordered left/top first, as the parser cannot know the request)."""
-    background, labels, distance = _label(_median3(_as_array(image)))
-    counts = np.bincount(labels[labels >= 0].ravel(), minlength=len(COLOURS))
-    by_position: dict[str, tuple[str, np.ndarray]] = {}
-    for index in np.argsort(-counts):
-        if counts[index] < MIN_OBJECT_PIXELS:
-            break
-        mask = (labels == index).reshape(-1)
-        position = _best_template(mask)[2]
-        if position in by_position:  # two objects never share a place: a colour artefact of its edge
-            colour, kept = by_position[position]
-            by_position[position] = (colour, kept | mask)
-        else:
-            by_position[position] = (OBJECT_NAMES[index], mask)
+    pixels = _as_array(image)
+    background, labels, distance = _label(_median3(pixels))
+    unfiltered = _label(pixels)[1]  # holes of two pixels (a small outlined cross) do not survive the median
     objects, styles = [], []
-    for _, mask in by_position.values():
-        colour = OBJECT_NAMES[int(distance[mask].sum(0).argmin())]  # the whole region votes, edges and all
-        shape, size, position, style = _best_template(mask)
+    for region in object_regions(labels):
+        colour = OBJECT_NAMES[int(distance[region.reshape(-1)].sum(0).argmin())]  # the whole region votes
+        filled = closed_region(region)
+        shape, size, position = _best_template(filled.reshape(-1))
         objects.append(Obj(colour, shape, size, position))
-        styles.append(style)
+        styles.append(style_of(_erode(filled) & (unfiltered < 0), filled))  # background inside, off its rim
     order = list(POSITIONS)
     ranked = sorted(zip(objects, styles), key=lambda pair: order.index(pair[0].position))
     seen_styles = {s for _, s in ranked}
