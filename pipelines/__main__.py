@@ -70,6 +70,7 @@ def _prompts(args) -> list[str]:
 
 
 def cmd_generate(args) -> None:
+    from pipelines.receipt import attach
     from pipelines.text2image import generate
 
     if args.ray:
@@ -90,10 +91,12 @@ def cmd_generate(args) -> None:
             else:
                 result = generate(cache, prompt, model_id=args.model, seed=seed, expand_with=args.expand_with,
                                   steps=args.steps, guidance=args.guidance)
+            picture = attach(cache, args.model, prompt, result).pictures[0]  # plain runs get their receipt here
             name = f"{index:04d}.png"
-            save_png(result.images[0], out / name, result.parameters[0])
-            row = {"prompt": prompt, "used_prompt": result.used_prompt, "seed": result.parameters[0]["seed"], "image": name}
-            results.write(json.dumps(row | result.extra) + "\n")
+            save_png(picture.image, out / name, picture.parameters, receipt=picture.receipt)
+            row = {"prompt": prompt, "used_prompt": result.used_prompt, "seed": picture.parameters["seed"],
+                   "image": name, "receipt": picture.receipt}
+            results.write(json.dumps(row | result.checks(), ensure_ascii=False) + "\n")
             results.flush()
 
 

@@ -4,14 +4,20 @@ Starter-world models: each picture is read back by the world's scene parser and 
 what the prompt states (canonical sentences state everything), attribute by attribute; a
 picture is right when every stated attribute is right and no other object is present.
 Hub models: the mean CLIP score of picture and prompt, through the entry's scorer.
+
+Both also get distribution figures (pipelines/distribution.py), named for their feature space:
+FD-captioner / KID-captioner (the starter captioner's vision encoder, against the world's own
+renderings of the prompts) and IS-parser for a world's models; FD-CLIP / KID-CLIP (against
+`references` pictures, when given) and IS-CLIP-prompts for hub models. None of them is FID.
 """
 from __future__ import annotations
 
 import time
 
+import numpy as np
 from tqdm.auto import tqdm
 
-from pipelines import inputs
+from pipelines import distribution, inputs
 from pipelines.scoring import clip_scores
 from pipelines.text2image import draw, settings
 from pipelines.verify import generate_verified
@@ -23,7 +29,8 @@ BATCH = 16
 
 
 def evaluate(cache: ModelCache, prompts: list[str], model_id: str | None = None, verify: int | None = None,
-             rounds: int = 2, seed: int = 0, steps: int | None = None, expand_with: str | None = None) -> dict:
+             rounds: int = 2, seed: int = 0, steps: int | None = None, expand_with: str | None = None,
+             references: list | None = None) -> dict:
     entry = cache.registry.pick(model_id, "text-to-image")
     prompts = [inputs.prompt(p) for p in prompts]
     if not prompts:
@@ -47,7 +54,42 @@ def evaluate(cache: ModelCache, prompts: list[str], model_id: str | None = None,
     seconds = (time.perf_counter() - started) / len(prompts)
     world = world_for(entry.world)
     table = world.fidelity(prompts, images) if world is not None else hub_fidelity(cache, entry, prompts, images)
+    table["distribution"] = distribution_figures(cache, entry, prompts, images, references)
     return table | {"model": entry.id, "prompts": len(prompts), "verify": verify or 0, "seconds_per_prompt": seconds}
+
+
+def distribution_figures(cache: ModelCache, entry, prompts: list[str], images: list, references=None) -> dict:
+    """FD / KID against reference pictures and an IS-style figure, each named for its feature space."""
+    world = world_for(entry.world)
+    if world is not None:
+        refs = references or [world.reference(p, seed=i) for i, p in enumerate(prompts)]
+        out = {}
+        if entry.captioner:
+            captioner = cache.registry.get(entry.captioner).id
+            feats = lambda pictures: distribution.captioner_features(cache, captioner, pictures)  # noqa: E731
+            out = distribution.figures(feats(images), feats(refs), "captioner")
+        labels = [_reading(world, im) for im in images]
+        return out | {"IS-parser": distribution.inception_style_score(distribution.hard_label_probabilities(labels))}
+    if not entry.scorer:
+        return {}
+    out = {}
+    if references:
+        feats = lambda pictures: distribution.clip_features(cache, entry.scorer, pictures)  # noqa: E731
+        out = distribution.figures(feats(images), feats(references), "CLIP")
+    from pipelines.hub_checks import similarities
+
+    sims = np.array(similarities(cache, entry.scorer, images, prompts))
+    probabilities = np.exp(100 * (sims - sims.max(1, keepdims=True)))
+    probabilities /= probabilities.sum(1, keepdims=True)
+    return out | {"IS-CLIP-prompts": distribution.inception_style_score(probabilities)}
+
+
+def _reading(world, image) -> str:
+    """The scene the world reads in a picture (its canonical sentence), or 'unreadable'."""
+    try:
+        return world.read_picture(image)
+    except ValueError:
+        return "unreadable"
 
 
 def hub_fidelity(cache: ModelCache, entry, prompts: list[str], images) -> dict:
@@ -65,4 +107,11 @@ def format_table(result: dict) -> str:
             lines.append(f"  {key:<28} {100 * value:6.1f} %")
     if "clip score" in result:
         lines.append(f"  {'clip score':<28} {result['clip score']:.3f}")
+    for key, value in result.get("distribution", {}).items():
+        lines.append(f"  {key:<28} {value:.4f}   ({DESCRIBE.get(key.split('-')[0], '')}, not FID)")
     return "\n".join(lines)
+
+
+DESCRIBE = {"FD": "Frechet distance to the references in this feature space",
+            "KID": "kernel distance (unbiased MMD^2, cubic kernel) in this feature space",
+            "IS": "Inception-Score formula with this classifier"}

@@ -34,6 +34,7 @@ class Picture:
     parameters: dict  # ready for the PNG `parameters` chunk (pipelines.metadata)
     caption: str | None = None
     score: float | None = None
+    receipt: list[dict] | None = None  # per stated attribute: wanted, seen, ok (pipelines/receipt.py)
 
 
 @dataclass
@@ -42,6 +43,8 @@ class Round:
     seeds: list[int]
     captions: list[str]
     scores: list[float]
+    prompts: list[str] = field(default_factory=list)  # each candidate's prompt (readings of `prompt`)
+    missed: list[str] = field(default_factory=list)  # attributes the round's best candidate missed
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Generation:
         return {
             "captions": [p.caption for p in self.pictures],
             "scores": [p.score for p in self.pictures],
+            "receipts": [p.receipt for p in self.pictures],
             "rounds": [vars(r) for r in self.rounds],
         }
 

@@ -1,8 +1,8 @@
 """How well a picture matches a request, chosen by the models in use.
 
-- Models of a synthetic world (registry `world`): the request and the picture's caption are
-  both read by the world's grammar; the score is the share of the request's stated attributes
-  that the caption agrees with.
+- Models of a synthetic world (registry `world`): the world reads the picture itself (the starter
+  world's scene parser, robust to antialiasing, JPEG, noise and one-pixel geometry); the score is
+  the share of the request's stated attributes, and the object count, that the picture has.
 - Hub models with a `scorer` entry: the mean of the CLIP similarity of picture and request and
   the share of the request's words that the caption repeats.
 - Otherwise: the caption agreement alone.
@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import torch
 
-from zoo.cache import ModelCache
 from worlds import world_for
+from zoo.cache import ModelCache
 from zoo.registry import ModelEntry
 
 Scorer = Callable[[str, list, list[str]], list[float]]  # (request, pictures, captions) -> scores in [0, 1]
@@ -25,7 +25,9 @@ STOPWORDS = {"a", "an", "the", "of", "on", "in", "at", "with", "and", "to", "is"
 def scorer_for(cache: ModelCache, entry: ModelEntry) -> Scorer:
     world = world_for(entry.world)
     if world is not None:
-        return lambda request, pictures, captions: [max(0.0, world.agreement(request, c)) for c in captions]
+        return lambda request, pictures, captions: [
+            sum(row["ok"] for row in rows) / len(rows) for rows in (world.check(request, p) for p in pictures)
+        ]
     if entry.scorer:
         return lambda request, pictures, captions: [
             (c + w) / 2 for c, w in zip(clip_scores(cache, entry.scorer, request, pictures), word_agreement(request, pictures, captions))

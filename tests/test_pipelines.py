@@ -229,6 +229,7 @@ def test_verify_returns_every_candidate_scored_best_first(cache):
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
     first_round = result.checks()["rounds"][0]
     assert len(first_round["captions"]) == 3 and first_round["prompt"] == CANONICAL
+    assert all(p.receipt and p.score == sum(r["ok"] for r in p.receipt) / len(p.receipt) for p in result.pictures)
     if max(first_round["scores"]) < 1:
         assert len(result.checks()["rounds"]) == 2
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from worlds.shapes.world import random_scene, reading_order, render, sentence
 from training.loop import seed_everything, train, write_card
 from training.vocab import bert_tokenizer, starter_texts, words_of
+from worlds.shapes.variants import render_variant
+from worlds.shapes.world import held_out, reading_order, render, sentence, training_scene
 
 CONFIG = {
     "resolution": 64,
@@ -21,6 +23,9 @@ CONFIG = {
              "max_position_embeddings": 40},
     "steps": 5000, "batch": 48, "lr": 1e-3,
     "noise_std": 0.05,  # pixel noise (of the 0..1 range) so captions hold up on generated pictures
+    "variant_share": 0.8,  # share of pictures drawn by worlds.shapes.variants (within the spec, not world.py's pixels)
+    "init": None,  # a captioner folder to start from (fine-tuning) instead of random weights
+    "small_cross_share": 0.0,  # share of scenes whose first object is made a small cross (the hardest case)
 }
 
 
@@ -40,12 +45,28 @@ def build(config: dict):
     return processor, model
 
 
+def _with_small_cross(scene, rng: random.Random, share: float):
+    """The scene, with its first object made a small cross `share` of the time (unless that is held out)."""
+    if rng.random() >= share:
+        return scene
+    crossed = replace(scene, objects=(replace(scene.objects[0], shape="cross", size="small"),) + scene.objects[1:])
+    return scene if held_out(crossed) else crossed
+
+
+def load(folder: Path):
+    """A saved captioner (processor, float32 model) to fine-tune."""
+    from transformers import BlipForConditionalGeneration, BlipProcessor
+
+    return BlipProcessor.from_pretrained(folder), BlipForConditionalGeneration.from_pretrained(folder).float()
+
+
 def pixel_values(processor, pictures: np.ndarray, noise_std: float = 0.0, generator=None) -> torch.Tensor:
     """uint8 (B, H, W, 3) -> normalised tensor, as BlipImageProcessor makes it (already the right size)."""
     ip = processor.image_processor
     x = torch.from_numpy(pictures).permute(0, 3, 1, 2).float() / 255.0
     if noise_std:
-        x = (x + noise_std * torch.rand(len(x), 1, 1, 1, generator=generator) * torch.randn(x.shape, generator=generator)).clamp(0, 1)
+        scale = noise_std * torch.rand(len(x), 1, 1, 1, generator=generator)
+        x = (x + scale * torch.randn(x.shape, generator=generator)).clamp(0, 1)
     mean = torch.tensor(ip.image_mean).view(1, 3, 1, 1)
     std = torch.tensor(ip.image_std).view(1, 3, 1, 1)
     return (x - mean) / std
@@ -53,14 +74,18 @@ def pixel_values(processor, pictures: np.ndarray, noise_std: float = 0.0, genera
 
 def run(out: Path, work_dir: Path, seed: int = 0, resume: bool = False, overrides: dict | None = None) -> dict:
     config = {**CONFIG, **(overrides or {})}
+    torch.set_num_threads(1)  # two trainers share the two cores
     seed_everything(seed)
-    processor, model = build(config)
+    processor, model = build(config) if not config["init"] else load(Path(config["init"]))
     tokenizer = processor.tokenizer
 
     def world_batch(step: int, size: int):
         rng = random.Random(seed * 1_000_003 + step)
-        scenes = [reading_order(random_scene(rng)) for _ in range(size)]
-        return np.stack([render(s) for s in scenes]), [sentence(s) for s in scenes]
+        scenes = [reading_order(_with_small_cross(training_scene(rng), rng, config["small_cross_share"]))
+                  for _ in range(size)]  # never a held-out combination
+        share = config["variant_share"]
+        pictures = [render_variant(s, rng) if rng.random() < share else render(s) for s in scenes]
+        return np.stack(pictures), [sentence(s) for s in scenes]
 
     generator = torch.Generator().manual_seed(seed)
     started = time.time()
