@@ -90,14 +90,14 @@ def main() -> None:
     ray.shutdown()
     rows = {name: {"latency_ms": min(r["latency_ms"] for r in rs), "throughput": max(r["throughput"] for r in rs)}
             for name, rs in runs.items()}
-    local = rows["in-process"]
+    baseline = rows["in-process"]
     print(f"{os.cpu_count()} CPUs, torch {torch.__version__}, ray {ray.__version__}, load average at the end "
           f"{os.getloadavg()[0]:.1f}; {args.requests} requests from {args.clients} clients; {DIFFUSION} 64x64, "
           f"4 steps; best of {args.rounds} rounds")
     print(f"{'backend':<30} {'latency ms':>10} {'overhead ms':>11} {'pictures/s':>10} {'vs in-process':>13}")
     for name, row in rows.items():
-        print(f"{name:<30} {row['latency_ms']:>10.0f} {row['latency_ms'] - local['latency_ms']:>11.0f} "
-              f"{row['throughput']:>10.2f} {row['throughput'] / local['throughput']:>12.2f}x")
+        print(f"{name:<30} {row['latency_ms']:>10.0f} {row['latency_ms'] - baseline['latency_ms']:>11.0f} "
+              f"{row['throughput']:>10.2f} {row['throughput'] / baseline['throughput']:>12.2f}x")
 
 
 if __name__ == "__main__":

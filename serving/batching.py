@@ -89,6 +89,7 @@ def run_jobs(cache: ModelCache, jobs: list[GenerateRequest], share_draws: bool =
         except AtelierError as e:
             answer(index, e)
     for members in groups(prepared):
+        generations: list
         try:
             generations = draw_together(cache, [prepared[i] for i in members], [hooks[i] for i in members])
         except AtelierError as e:

@@ -48,8 +48,8 @@ class TextToImage(_Replica):
     def __init__(self, registry_path: str, placement: Placement):
         super().__init__(registry_path, placement)
         self.share_draws = placement.share_draws
-        self.draw_batch.set_max_batch_size(placement.max_batch_size)
-        self.draw_batch.set_batch_wait_timeout_s(placement.batch_wait_s)
+        self.draw_batch.set_max_batch_size(placement.max_batch_size)  # type: ignore[attr-defined]
+        self.draw_batch.set_batch_wait_timeout_s(placement.batch_wait_s)  # type: ignore[attr-defined]
 
     async def generate(self, job, previews: bool = False):
         """`previews`: make preview pictures during the run (they cost a decode each)."""
@@ -97,8 +97,8 @@ class _Events:
     piled up meanwhile goes out in one yield (the latest step and preview per request)."""
 
     def __init__(self, cancels: list[threading.Event]):
-        self.cancels, self.finished = cancels, set()
-        self.loop, self.queue = asyncio.get_running_loop(), asyncio.Queue()
+        self.cancels, self.finished = cancels, set[int]()
+        self.loop, self.queue = asyncio.get_running_loop(), asyncio.Queue[tuple | None]()
 
     def hooks(self, index: int, previews: bool = False) -> Hooks:
         preview = (lambda pictures: self._put(index, "preview", pictures)) if previews else None
@@ -155,7 +155,7 @@ KINDS = {"text-to-image": TextToImage, "captioning": Captioner, "prompt-expansio
 def application(task: str, model_id: str, registry_path: str, placement: Placement):
     """The bound Serve application for one model."""
     name = KINDS[task].__name__
-    deployment = serve.deployment(KINDS[task], name=name).options(**placement.serve_options())
+    deployment = serve.deployment(name=name, **placement.serve_options())(KINDS[task])
     return deployment.bind(registry_path, placement)
 
 
