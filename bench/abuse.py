@@ -3,12 +3,14 @@
     python -m bench.abuse [--clients 50] [--skip-crowd] [--skip-checkpoints]
 
 It starts `python app.py --offline` on a free loopback port and sends
-(a) several hundred bad inputs through raw HTTP (every Gradio route that takes a call, the upload route
-    and the file routes) and through gradio_client: empty, over-long and non-text prompts; NaN, inf,
-    negative, huge and string numbers; unknown and path-trick model ids; files that are not pictures,
-    decompression bombs, truncated PNGs, uploads over the size limit; server paths with and without
-    Gradio's FileData marker, symlinks, traversal, URL-encoding, folders, /proc/self/environ, the app's
-    sources and weights; wrong JSON shapes. Every answer is classified (see `classify`);
+(a) over a thousand bad inputs through raw HTTP (every Gradio route that takes a call: /call, /call/v2, /run,
+    /queue/join; the upload route, the file routes, the MCP server's tools) and through gradio_client:
+    empty, over-long and non-text prompts; NaN, inf, negative, huge and string numbers; unknown and
+    path-trick model ids; files that are not pictures, decompression bombs, truncated PNGs, uploads over
+    the size limit; server paths with and without Gradio's FileData marker, symlinks, traversal,
+    URL-encoding, folders, /proc/self/environ, the app's sources and weights, on every endpoint that takes
+    a picture; wrong JSON shapes. Every answer is classified (see `classify`); an existing file and its
+    missing twin must get the same answer;
 (b) a crowd: N gradio_client clients each sending /expand, /caption and /generate at once;
 (c) broken checkpoints: the starter prompter truncated, with a corrupted header (garbled, or a length past
     the end), with wrong tensor shapes, with its tokenizer or its weights missing and with invalid config
@@ -452,10 +454,14 @@ PARAMETERS = {
     "generate": GENERATE, "stylize": ["image", "style", "model", "strength", "seed"],
     "caption": ["image", "images", "model"], "expand": ["prompt", "expand_with", "seed"],
     "load": ["model"], "unload": ["model"],  # the Zoo tab's buttons: private in the API docs, callable all the same
+    "png_info": ["image"], "edit": ["image", "instruction", "model", "seed", "steps", "verify"],
+    "inpaint": ["painted", "prompt", "model", "seed"], "outpaint": ["image", "side", "prompt", "model", "seed"],
 }
+PICTURE_SLOTS = [("png_info", "image"), ("edit", "image"), ("inpaint", "painted"), ("outpaint", "image")]
 BASE = {"generate": {"prompt": "big red ball on the left", "expand_with": "none"},
         "stylize": {"image": UPLOADED, "style": "outline style"}, "caption": {}, "expand": {"prompt": "big red ball"},
-        "load": {}, "unload": {}}
+        "load": {}, "unload": {}, "png_info": {}, "edit": {"instruction": "make it blue"},
+        "inpaint": {"prompt": "red ball"}, "outpaint": {"side": "left"}}
 
 
 @dataclass
@@ -609,7 +615,7 @@ def _renderings(*paths: str) -> tuple[str, ...]:
 
 def file_trick_cases(ground: Ground) -> list[Case]:
     """Server paths where a picture belongs, each with its missing twin, on every route that takes a call."""
-    cases = []
+    cases, mcp = [], mcp_available(ground.url) if ground.url else False
     main_forms = list(trick_forms("/x", ground.uploads))
     routes = [("call", "caption", "images"), ("call", "stylize", "image"), ("run", "caption", "image"),
               ("v2", "caption", "image"), ("join", "caption", "image")]
@@ -626,6 +632,11 @@ def file_trick_cases(ground: Ground) -> list[Case]:
                     cases.append(raw("file tricks", f"{slot} {form}: {target} ({twin})", api, route=route,
                                      forbidden=True, pair=f"{route} {api} {slot} {form} {target}", names=names,
                                      **{slot: value}))
+            cases += _more_picture_endpoints(ground, target, twin, forms, names)
+            cases += [Case("file tricks", "HTTP mcp", f"MCP caption {how}: {target} ({twin})",
+                           lambda g, v=value: mcp_call(g.url, "caption", {"image": v(g)}), forbidden=True,
+                           pair=f"mcp {how} {target}", names=names + (ground.url,))
+                      for how, value in _mcp_forms(path).items() if mcp]
             for form in ("path dict", "bare string"):  # a FileData naming a local file: the client uploads it
                 cases.append(via_client("file tricks", f"image {form}: {target} ({twin})", "caption",
                                         image=forms[form], forbidden=True, pair=f"client {form} {target}", names=names))
@@ -634,6 +645,75 @@ def file_trick_cases(ground: Ground) -> list[Case]:
                       via_client("file tricks", f"image path dict: {target} ({twin})", "stylize", forbidden=True,
                                  image=forms["path dict"], pair=f"client stylize {target}", names=names)]
     return cases
+
+
+def _more_picture_endpoints(ground: Ground, target: str, twin: str, forms: dict, names: tuple) -> list[Case]:
+    """The other endpoints that take a picture (those this app has): png_info, edit, inpaint (an image
+    editor's value), outpaint."""
+    cases = []
+    for api, slot in PICTURE_SLOTS:
+        if api not in ground.fn_index:
+            continue
+        for route in ("call", "run"):
+            for form in ("path dict", "FileData"):
+                value = forms[form]
+                if slot == "painted":
+                    value = {"background": value, "layers": [value], "composite": value}
+                cases.append(raw("file tricks", f"{slot} {form}: {target} ({twin})", api, route=route, forbidden=True,
+                                 pair=f"{route} {api} {form} {target}", names=names, **{slot: value}))
+    return cases
+
+
+def _mcp_forms(path: str) -> dict[str, Callable[[Ground], str]]:
+    return {"a path": lambda g: path, "a file:// URL": lambda g: "file://" + path,
+            "the file route's URL": lambda g: f"{g.url}gradio_api/file={path}"}
+
+
+def mcp_call(url: str, tool: str, arguments: dict, timeout: float = HANG_SECONDS) -> Answer:
+    """A tools/call to the app's MCP server (streamable HTTP), classified like the others: a result with
+    isError is a refusal, its text the message."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
+    try:
+        sent = httpx.post(f"{url}gradio_api/mcp/", json=body, timeout=timeout,
+                          headers={"accept": "application/json, text/event-stream"})
+    except httpx.TimeoutException:
+        return Answer(hang=True)
+    except httpx.TransportError:
+        return Answer(gone=True)
+    data = [line[5:].strip() for line in sent.text.splitlines() if line.startswith("data:")]
+    try:
+        reply = json.loads(data[-1] if data else sent.text)
+    except ValueError:
+        return Answer(sent.status_code, "error", sent.text[:65536], message_of(sent.text))
+    result = reply.get("result") if isinstance(reply, dict) else None
+    if not isinstance(result, dict):
+        error = reply.get("error") if isinstance(reply, dict) else None
+        return Answer(sent.status_code, "error", sent.text[:65536], (error or {}).get("message"))
+    text = " ".join(c.get("text", "") for c in result.get("content", []) if isinstance(c, dict))
+    if result.get("isError"):
+        return Answer(sent.status_code, "error", sent.text[:65536], _client_message(Exception(text)))
+    return Answer(sent.status_code, "complete", sent.text[:65536])
+
+
+def mcp_cases() -> list[Case]:
+    """Bad inputs through the MCP server's tools."""
+    bad = [("generate", {"prompt": ""}), ("generate", {"prompt": "x", "steps": -5}), ("generate", {"prompt": 5}),
+           ("generate", {"prompt": "x", "model": "../../etc/passwd"}), ("expand", {"prompt": "x" * 5000}),
+           ("expand", {}), ("caption", {}), ("caption", {"image": "not a url"}), ("nosuch", {"prompt": "x"}),
+           ("stylize", {"image": "http://127.0.0.1:1/x.png"})]
+    return [Case("MCP", "HTTP mcp", f"MCP {tool} {json.dumps(args)[:60]}",
+                 lambda g, t=tool, a=args: mcp_call(g.url, t, a)) for tool, args in bad]
+
+
+def mcp_available(url: str) -> bool:
+    """Whether the app serves MCP (launch_options(mcp=True), the default; `--no-mcp` turns it off)."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    try:
+        sent = httpx.post(f"{url}gradio_api/mcp/", json=body, timeout=30,
+                          headers={"accept": "application/json, text/event-stream"})
+    except httpx.HTTPError:
+        return False
+    return sent.status_code == 200 and '"tools"' in sent.text
 
 
 def route_paths(target: str, uploads: Path) -> dict[str, str]:
@@ -723,7 +803,7 @@ def _post_upload(url: str, files, data, content) -> Answer:
 
 def all_cases(ground: Ground) -> list[Case]:
     return (input_cases() + picture_cases(ground) + file_trick_cases(ground) + file_route_cases(ground)
-            + json_shape_cases())
+            + json_shape_cases() + (mcp_cases() if ground.url and mcp_available(ground.url) else []))
 
 
 # ------------------------------------------------------------------ running the cases
