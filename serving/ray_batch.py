@@ -27,10 +27,12 @@ from zoo.errors import AtelierError, BadInput
 from zoo.registry import load_registry
 
 
-def png_bytes(image: Image.Image, params: dict) -> bytes:
+def png_bytes(image: Image.Image, params: dict, receipt: list[dict] | None = None) -> bytes:
     """The bytes pipelines.metadata.save_png writes."""
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", to_text(params))
+    if receipt is not None:
+        info.add_itxt("receipt", json.dumps(receipt, ensure_ascii=False))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
@@ -51,15 +53,28 @@ class Painter:
         if "chunk" in batch:
             return self.evaluate(batch)
         jobs = [GenerateRequest(**json.loads(text)) for text in batch["job"]]
-        rows, pngs, errors = [], [], []
+        out: dict[str, list] = {"row": [], "png": [], "error": []}
         for index, job, result in zip(batch["index"], jobs, run_jobs(self.cache, jobs)):
-            failed = isinstance(result, AtelierError)
-            errors.append(str(result) if failed else "")
-            pngs.append(b"" if failed else png_bytes(result.images[0], result.parameters[0]))
-            row = {} if failed else {"prompt": job.prompt, "used_prompt": result.used_prompt,
-                                     "seed": result.parameters[0]["seed"], "image": f"{int(index):04d}.png"}
-            rows.append(json.dumps(row if failed else row | result.checks()))
-        return {"index": batch["index"], "row": rows, "png": pngs, "error": errors}
+            try:
+                if isinstance(result, AtelierError):
+                    raise result
+                row, png = self.written(int(index), job, result)
+                error = ""
+            except AtelierError as e:
+                row, png, error = "", b"", str(e)
+            for key, value in (("row", row), ("png", png), ("error", error)):
+                out[key].append(value)
+        return {"index": batch["index"]} | out
+
+    def written(self, index: int, job: GenerateRequest, result) -> tuple[str, bytes]:
+        """What cmd_generate writes for one prompt: its results.jsonl row and its PNG file."""
+        from pipelines.receipt import attach
+
+        picture = attach(self.cache, job.model, job.prompt, result).pictures[0]  # plain runs get their receipt here
+        row = {"prompt": job.prompt, "used_prompt": result.used_prompt, "seed": picture.parameters["seed"],
+               "image": f"{index:04d}.png", "receipt": picture.receipt}
+        return (json.dumps(row | result.checks(), ensure_ascii=False),
+                png_bytes(picture.image, picture.parameters, picture.receipt))
 
     def evaluate(self, batch: dict) -> dict:
         """Rows of evaluate chunks (see evaluate_on_ray) to one row per prompt."""
