@@ -170,16 +170,14 @@ def evaluate_chunk(cache, model_id: str, prompts: list[str], start: int, verify:
 
 
 def fidelity(args, entry, prompts: list[str], images: list) -> dict:
-    """The table pipelines.evaluate.evaluate returns, from pictures drawn elsewhere."""
-    from pipelines.evaluate import hub_fidelity
+    """The table pipelines.evaluate.evaluate returns, from pictures drawn elsewhere (the scoring models,
+    such as the captioner for the distribution figures, load here)."""
+    from pipelines.evaluate import distribution_figures, hub_fidelity
     from worlds import world_for
+    from zoo.cache import ModelCache
 
+    cache = ModelCache(load_registry(args.registry), budget_gb=args.memory_budget)
     world = world_for(entry.world)
-    if world is not None:
-        table = world.fidelity(prompts, images)
-    else:
-        from zoo.cache import ModelCache
-
-        table = hub_fidelity(ModelCache(load_registry(args.registry), budget_gb=args.memory_budget), entry, prompts,
-                             images)
+    table = world.fidelity(prompts, images) if world is not None else hub_fidelity(cache, entry, prompts, images)
+    table["distribution"] = distribution_figures(cache, entry, prompts, images, None)
     return table | {"model": entry.id, "prompts": len(prompts), "verify": args.verify or 0}
