@@ -1,7 +1,7 @@
 """RayBackend: the Backend of pipelines/backend.py with every model in a Ray Serve deployment.
 
     backend = RayBackend("zoo/registry.toml")                         # a local Ray sized to this machine
-    backend = RayBackend("zoo/registry.toml", address="ray://head:10001")  # or $RAY_ADDRESS: join a cluster
+    backend = RayBackend(cache.registry, address="HEAD:6379")  # or $RAY_ADDRESS: join a cluster
     backend.generate(GenerateRequest("big red ball on the left", seed=7))
     backend.shutdown()
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from pipelines import inputs
@@ -29,7 +30,7 @@ from serving.batching import Hooks
 from serving.cluster import connect, registry_for_workers
 from serving.config import InvalidServingConfig, load_config
 from zoo.errors import AtelierError, Cancelled, ModelUnavailable
-from zoo.registry import load_registry
+from zoo.registry import Registry, load_registry
 
 POLL_S = 0.05  # how often a waiting call looks at the Stop flag
 TASKS = ("text-to-image", "prompt-expansion", "captioning")
@@ -37,18 +38,19 @@ STREAMED = {"generate", "stylize"}  # replica methods that stream progress, then
 
 
 class RayBackend:
-    """Backend on Ray Serve. `address`: a cluster to join (default $RAY_ADDRESS, else a local Ray);
+    """Backend on Ray Serve. `registry`: a Registry (its chosen defaults are kept) or the path of registry.toml
+    (every node loads the file itself); `address`: a cluster to join (default $RAY_ADDRESS, else a local Ray);
     `config`: the placement file (default serving/ray.toml); `warm`: deploy each task's default model now
     rather than at its first request."""
 
-    def __init__(self, registry_path: Path | str, address: str | None = None, config: Path | str | None = None,
+    def __init__(self, registry: Registry | Path | str, address: str | None = None, config: Path | str | None = None,
                  warm: bool = True):
-        self.registry = load_registry(registry_path)
+        self.registry = registry if isinstance(registry, Registry) else load_registry(registry)
         self.config = load_config(config, self.registry)
         self.mode = connect(address)
         from ray import serve
 
-        self._worker_registry = registry_for_workers(registry_path, self.mode)
+        self._worker_registry = registry_for_workers(self.registry.source, self.mode)
         serve.start(proxy_location="Disabled")
         self._handles: dict[str, object] = {}
         self._lock = threading.Lock()
@@ -61,6 +63,7 @@ class RayBackend:
     def generate(self, job: GenerateRequest, progress: Progress | None = None,
                  cancel: threading.Event | None = None, preview: Preview | None = None) -> Generation:
         entry = self.registry.pick(job.model, "text-to-image")
+        job = replace(job, model=entry.id)  # the defaults chosen here (Registry.with_defaults) hold in the replica
         return self._ask(entry.id, "text-to-image", "generate", (job, preview is not None),
                          Hooks(progress, preview, cancel))
 

@@ -25,14 +25,14 @@ DIFFUSION = "starter/shapes-diffusion"
 
 
 @pytest.fixture(scope="module")
-def backend(registry_path):
+def backend(registry):
     from ray import serve
 
     from serving.ray_backend import RayBackend
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
-    ray_backend = RayBackend(registry_path)
+    ray_backend = RayBackend(registry)  # a Registry (the app passes its own, with the defaults it chose)
     yield ray_backend
     ray_backend.shutdown()
     serve.shutdown()
