@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
-from pipelines import captioning, prompt_expansion, style_transfer, text2image
+from pipelines import captioning, prompt_expansion, receipt, style_transfer, text2image
 from pipelines.results import GenerateRequest, Generation, Stylized
 from pipelines.batching import Preview
 from pipelines.text2image import Progress
@@ -32,7 +32,9 @@ class LocalBackend:
         self.cache = cache
 
     def generate(self, job, progress=None, cancel=None, preview=None) -> Generation:
-        return text2image.run(self.cache, job, progress, cancel, preview)
+        """The pictures, each with its receipt (plain runs get theirs after drawing, off the model)."""
+        result = text2image.run(self.cache, job, progress, cancel, preview)
+        return receipt.attach(self.cache, job.model, job.prompt, result)
 
     def stylize(self, image, style, model_id=None, strength=None, seed=None, progress=None, cancel=None) -> Stylized:
         return style_transfer.stylize(self.cache, image, style, model_id=model_id, strength=strength, seed=seed,

@@ -75,7 +75,7 @@ def run(cache: ModelCache, job: GenerateRequest, progress: Progress | None = Non
     if job.verify:
         from pipelines.verify import run_verified
 
-        return run_verified(cache, job, progress, cancel)
+        return run_verified(cache, job, progress, cancel, preview)
     request, negative, entry, run, seed = prepare(cache, job)
     count = inputs.number(job.num_images, "Number of images", 1, MAX_IMAGES, integer=True)
     expander = NONE if job.draw_as_is else inputs.expander_choice(job.expand_with)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 
 from pipelines import inputs, receipt
+from pipelines.batching import Preview
 from pipelines.candidates import draw_candidates
 from pipelines.captioning import caption_loaded
 from pipelines.prompt_expansion import expand, expander_for
@@ -44,7 +45,8 @@ def generate_verified(cache: ModelCache, prompt: str, model_id: str | None = Non
 
 
 def run_verified(cache: ModelCache, job: GenerateRequest, progress: Progress | None = None,
-                 cancel: threading.Event | None = None) -> Generation:
+                 cancel: threading.Event | None = None, preview: Preview | None = None) -> Generation:
+    """Candidates in rounds until one satisfies everything; `preview` is handed each round's pictures."""
     request, negative, entry, run, seed = prepare(cache, job)
     if not entry.captioner:
         raise BadInput(f"'{entry.id}' has no captioner in the registry, so its pictures cannot be checked.")
@@ -66,15 +68,19 @@ def run_verified(cache: ModelCache, job: GenerateRequest, progress: Progress | N
             report = lambda done, total, r=round_index: progress(r * total + done, rounds * total)
         pictures = check_candidates(cache, entry, request, prompts, negative, run, seeds, report, cancel)
         pool += pictures
+        if preview:
+            preview([p.image for p in pictures])
         best = max(pictures, key=lambda p: p.score or 0.0)
         history.append(Round(used, seeds, [p.caption or "" for p in pictures], [p.score or 0.0 for p in pictures],
-                             prompts, receipt.missed(best.receipt or [])))
+                             prompts, receipt.missed(best.receipt or [])))  # a world's candidates: no captions
         if any(receipt.passed(p.receipt or []) for p in pictures) or round_index + 1 == rounds:
             break
         used = refine(cache, world, expander, request, used, pictures, best,
                       inputs.offset_seed(seed, round_index + 1))
     # the first candidate that satisfies everything comes first; then by score (stable: earlier first)
     pool.sort(key=lambda p: (not receipt.passed(p.receipt or []), -(p.score or 0.0)))
+    if pool[0].caption is None:
+        pool[0].caption = describe(cache, entry, [pool[0].image])[0]
     return Generation(pool, pool[0].parameters["prompt"], history)
 
 
@@ -82,17 +88,24 @@ def check_candidates(cache: ModelCache, entry, request: str, prompts: list[str],
                      seeds: list[int], progress: Progress | None, cancel: threading.Event | None) -> list[Picture]:
     """One round's candidates, drawn in one batch, each captioned, scored and given its receipt."""
     images, sampler = draw_candidates(cache, entry, prompts, negative, run, seeds, progress, cancel)
-    captioner = cache.registry.get(entry.captioner)
-    with cache.use(captioner.id) as vlm:
-        captions = caption_loaded(vlm, images, int(captioner.defaults.get("max_new_tokens", 40)))
-    receipts = receipt.build(cache, entry, request, images, captions)
-    if world_for(entry.world) is not None:
+    if world_for(entry.world) is not None:  # the world reads the pictures; only the one shown first is captioned
+        captions: list = [None] * len(images)
+        receipts = receipt.build(cache, entry, request, images)
         scores = [receipt.score(r) for r in receipts]
     else:
+        captions = describe(cache, entry, images)
+        receipts = receipt.build(cache, entry, request, images, captions)
         scores = scorer_for(cache, entry)(request, images, captions)
     return [Picture(image, png_parameters(prompt, request, entry.id, s, sampler, run, negative_prompt=negative),
                     caption=text, score=value, receipt=r)
             for image, prompt, s, text, value, r in zip(images, prompts, seeds, captions, scores, receipts)]
+
+
+def describe(cache: ModelCache, entry, images: list) -> list[str]:
+    """The entry's captioner's caption of each picture."""
+    captioner = cache.registry.get(entry.captioner)
+    with cache.use(captioner.id) as vlm:
+        return caption_loaded(vlm, images, int(captioner.defaults.get("max_new_tokens", 40)))
 
 
 def refine(cache: ModelCache, world, expander_id: str | None, request: str, used: str, pictures: list[Picture],

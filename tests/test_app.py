@@ -110,7 +110,10 @@ def test_generate_returns_pictures_with_their_parameters(client, t2i_entry):
         with Image.open(picture["image"]) as image:
             image.load()
             assert image.size == (run["width"], run["height"])
-    assert [p["caption"] for p in pictures] == ["seed 7", "seed 8"]
+    assert [p["caption"].split("\n")[0] for p in pictures] == ["seed 7", "seed 8"]
+    receipt = pictures[0]["caption"].split("\n")[1]  # the receipt under each picture: what the request stated
+    assert "shape circle" in receipt and "position left" in receipt and ("✓" in receipt or "✗" in receipt)
+    assert len(shown["receipts"]) == 2 and {r["attribute"] for r in shown["receipts"][0]} >= {"object1.shape"}
     assert isinstance(used, str) and used and shown["prompt used"] == used
     assert [p["seed"] for p in shown["pictures"]] == [7, 8]
     saved = read_png(Path(files[0]))  # the download carries the generation parameters
@@ -244,7 +247,7 @@ def test_generate_verified_shows_every_candidate_best_first(client):
     scores = shown["scores"]
     assert scores == sorted(scores, reverse=True) and len(shown["captions"]) == 2 and len(shown["rounds"]) == 1
     for picture, score, caption in zip(pictures, scores, shown["captions"]):
-        assert picture["caption"] == f"score {score:.2f} — {caption}"
+        assert picture["caption"].split("\n")[0] == f"score {score:.2f} — {caption}"
         with Image.open(picture["image"]) as image:
             image.load()
 
@@ -257,7 +260,7 @@ def test_generate_streams_previews_before_the_final_picture(client):
     outputs = job.outputs()
     previews = [o for o in outputs[:-1] if o[0] and o[0][0]["caption"] == "preview"]
     assert len(previews) >= 2 and outputs[-1][0] == final[0]
-    assert final[0][0]["caption"] == "seed 5"
+    assert final[0][0]["caption"].startswith("seed 5\n")
 
 
 def test_stop_through_the_api_stops_the_drawing(client, cache):

@@ -61,14 +61,15 @@ class Downloads:
         self.keep_seconds = keep_seconds
         atexit.register(shutil.rmtree, self.root, ignore_errors=True)
 
-    def save(self, images, parameters: list[dict], embed: bool = True) -> list[str]:
+    def save(self, images, parameters: list[dict], embed: bool = True, receipts: list | None = None) -> list[str]:
+        """One PNG per picture; with `embed`, carrying its parameters (and its receipt, when given)."""
         self._prune()
         folder = Path(tempfile.mkdtemp(dir=self.root))
         paths = []
         for i, (image, params) in enumerate(zip(images, parameters)):
             path = folder / f"atelier-{i:02d}-seed{params.get('seed')}.png"
             if embed:
-                metadata.save_png(image, path, params)
+                metadata.save_png(image, path, params, receipt=receipts[i] if receipts else None)
             else:
                 image.save(path, format="PNG")
             paths.append(str(path))

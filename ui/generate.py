@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from pipelines import inputs, metadata, text2image, verify
+from pipelines.receipt import receipt_text
 from pipelines.results import AUTO, NONE, GenerateRequest, Generation
 from ui import history
 from ui.files import uploaded_picture
@@ -75,12 +76,15 @@ def generate(studio: Studio, prompt, negative_prompt=None, model=None, expand_wi
 
 def shown(studio: Studio, result: Generation, embed: bool):
     """The outputs of /generate: gallery, prompt used, parameters, PNG files (each picture written once)."""
-    files = studio.downloads.save(result.images, result.parameters, embed)
+    receipts = [p.receipt for p in result.pictures]
+    files = studio.downloads.save(result.images, result.parameters, embed, receipts)
     if result.rounds:
         labels = [f"score {p.score:.2f} — {p.caption}" for p in result.pictures]
     else:
         labels = [f"seed {p.parameters['seed']}" for p in result.pictures]
-    details = {"prompt used": result.used_prompt, "pictures": result.parameters, **result.checks()}
+    labels = [f"{label}\n{receipt_text(r)}" if r else label for label, r in zip(labels, receipts)]
+    details = {"prompt used": result.used_prompt, "pictures": result.parameters, "receipts": receipts,
+               **result.checks()}
     return list(zip(files, labels)), result.used_prompt, details, files
 
 
