@@ -247,15 +247,21 @@ def streamed_previews(url: str, steps: int = 8) -> tuple[int, bool]:
     return previews, bool(outputs) and not is_preview(outputs[-1])
 
 
-def ready_time(log: Path) -> tuple[float, float]:
-    """Seconds from starting `python app.py --offline` to its first HTTP answer, and to its first picture."""
-    started = time.perf_counter()
-    app = start_app(log=log)
-    try:
-        _generate(_client(app.url), 1)
-        return app.ready_seconds, time.perf_counter() - started
-    finally:
-        stop_app(app)
+def ready_time(log: Path, starts: int = 3) -> tuple[float, float, list[float]]:
+    """Seconds from starting `python app.py --offline` to its first HTTP answer (the median of `starts`
+    starts, and each), and from the first start to its first picture."""
+    firsts, picture = [], float("nan")
+    for n in range(starts):
+        started = time.perf_counter()
+        app = start_app(log=log)
+        try:
+            firsts.append(app.ready_seconds)
+            if n == 0:
+                _generate(_client(app.url), 1)
+                picture = time.perf_counter() - started
+        finally:
+            stop_app(app)
+    return statistics.median(firsts), picture, firsts
 
 
 # ------------------------------------------------------------------ the report
@@ -273,7 +279,7 @@ def table(timings: dict[str, Timing]) -> str:
     return "\n".join(lines) + "\n(concurrent rows: ms per picture = the burst's wall time / pictures)"
 
 
-def verdicts(t: dict[str, Timing], previews: tuple[int, bool], ready: tuple[float, float]) -> tuple[str, bool]:
+def verdicts(t: dict[str, Timing], previews: tuple[int, bool], ready: tuple) -> tuple[str, bool]:
     raw, pipeline = t["raw diffusers, batch 1"], t["Atelier pipeline, in process"]
     api, bare, one = t["one API client, in turn"], t["bare Gradio endpoint"], t["one API client, in turn"]
     ratio = pipeline.ms_per_picture() / raw.ms_per_picture()
@@ -291,7 +297,8 @@ def verdicts(t: dict[str, Timing], previews: tuple[int, bool], ready: tuple[floa
     rows += [("previews streamed before the final picture (8 steps)",
               f"{previews[0]}{'' if previews[1] else ' (final output is a preview!)'}", ">= 2",
               previews[0] >= 2 and previews[1]),
-             ("`python app.py --offline`: start to first answer", f"{ready[0]:.1f} s", "<= 5 s", ready[0] <= 5),
+             ("`python app.py --offline`: start to first answer (median of "
+              f"{', '.join(f'{x:.1f}' for x in ready[2])})", f"{ready[0]:.1f} s", "<= 5 s", ready[0] <= 5),
              ("`python app.py --offline`: start to first picture", f"{ready[1]:.1f} s", "(no target)", True)]
     lines = ["| check | measured | target | |", "| --- | --- | --- | --- |"]
     lines += [f"| {name} | {value} | {target} | {'ok' if ok else 'MISSED'} |" for name, value, target, ok in rows]
