@@ -108,10 +108,10 @@ def format_table(result: dict) -> str:
     if "clip score" in result:
         lines.append(f"  {'clip score':<28} {result['clip score']:.3f}")
     for key, value in result.get("distribution", {}).items():
-        lines.append(f"  {key:<28} {value:.4f}   ({DESCRIBE.get(key.split('-')[0], '')}, not FID)")
+        lines.append(f"  {key:<28} {value:.4f}   ({DESCRIBE.get(key.split('-')[0], '')})")
     return "\n".join(lines)
 
 
-DESCRIBE = {"FD": "Frechet distance to the references in this feature space",
-            "KID": "kernel distance (unbiased MMD^2, cubic kernel) in this feature space",
-            "IS": "Inception-Score formula with this classifier"}
+DESCRIBE = {"FD": "Frechet distance to the references in this feature space; not FID, no Inception features",
+            "KID": "unbiased MMD^2, cubic kernel, in this feature space; not Inception features",
+            "IS": "the Inception Score's formula with this classifier; not the Inception network"}

@@ -14,6 +14,7 @@ from bench.spec_render import describe, draw_scene, random_objects
 from pipelines import receipt
 from pipelines.candidates import diversity
 from pipelines.distribution import frechet_distance, hard_label_probabilities, inception_style_score, kernel_distance
+from pipelines.hub_checks import COLOURS
 from pipelines.metadata import read_png, read_receipt, save_png
 from pipelines.text2image import generate
 from pipelines.verify import generate_verified
@@ -206,4 +207,22 @@ def test_evaluate_names_its_distribution_figures(cache):
     assert set(result["distribution"]) == {"FD-captioner", "KID-captioner", "IS-parser"}
     assert 1 <= result["distribution"]["IS-parser"] <= 6
     table = format_table(result)
-    assert "FD-captioner" in table and "not FID" in table
+    assert "FD-captioner" in table and "not FID" in table and "not the Inception network" in table
+
+
+def test_hub_pictures_get_an_approximate_receipt_for_each_named_object(offline_hub):
+    from PIL import Image
+
+    from zoo.cache import ModelCache
+    from zoo.registry import load_registry
+
+    registry = load_registry()
+    cache = ModelCache(registry, device="cpu", budget_gb=4)
+    entry = registry.get("stabilityai/sd-turbo")
+    picture = Image.new("RGB", (64, 64), (200, 30, 30))
+    rows = receipt.build(cache, entry, "two red apples on the left", [picture], ["a red apple"])[0]
+    assert [r["attribute"] for r in rows] == ["apple present", "apple colour", "apple count", "apple side"]
+    assert all(r["approximate"] for r in rows) and rows[0]["seen"] == "yes"  # the caption names it
+    assert rows[1]["seen"] in COLOURS
+    assert rows[2]["seen"] in range(1, 7) and rows[3]["seen"] in ("left", "right")
+    assert receipt.receipt_text(rows).endswith("(approximate)")
