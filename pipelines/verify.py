@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 
 from pipelines import inputs, receipt
+from pipelines.batching import Preview
 from pipelines.candidates import draw_candidates
 from pipelines.captioning import caption_loaded
 from pipelines.prompt_expansion import expand, expander_for
@@ -44,7 +45,8 @@ def generate_verified(cache: ModelCache, prompt: str, model_id: str | None = Non
 
 
 def run_verified(cache: ModelCache, job: GenerateRequest, progress: Progress | None = None,
-                 cancel: threading.Event | None = None) -> Generation:
+                 cancel: threading.Event | None = None, preview: Preview | None = None) -> Generation:
+    """Candidates in rounds until one satisfies everything; `preview` is handed each round's pictures."""
     request, negative, entry, run, seed = prepare(cache, job)
     if not entry.captioner:
         raise BadInput(f"'{entry.id}' has no captioner in the registry, so its pictures cannot be checked.")
@@ -66,6 +68,8 @@ def run_verified(cache: ModelCache, job: GenerateRequest, progress: Progress | N
             report = lambda done, total, r=round_index: progress(r * total + done, rounds * total)
         pictures = check_candidates(cache, entry, request, prompts, negative, run, seeds, report, cancel)
         pool += pictures
+        if preview:
+            preview([p.image for p in pictures])
         best = max(pictures, key=lambda p: p.score or 0.0)
         history.append(Round(used, seeds, [p.caption or "" for p in pictures], [p.score or 0.0 for p in pictures],
                              prompts, receipt.missed(best.receipt or [])))  # a world's candidates: no captions
