@@ -43,7 +43,7 @@ class _Replica:
 
 class TextToImage(_Replica):
     """Streams, per request: ("update", (step, steps) or None, preview pictures or None) as the diffusion
-    runs, then ("done", answer). A request cancelled by its caller stops at the next step."""
+    runs, then ("done", answer, (step, steps) or None). A request cancelled by its caller stops at the next step."""
 
     def __init__(self, registry_path: str, placement: Placement):
         super().__init__(registry_path, placement)
@@ -131,8 +131,8 @@ class _Events:
     def _batch(self, news: dict[int, dict]) -> list:
         batch: list = [StopIteration if i in self.finished else None for i in range(len(self.cancels))]
         for index, kinds in news.items():
-            if "done" in kinds:
-                batch[index] = ("done", kinds["done"])
+            if "done" in kinds:  # with the last step, if it came in the same drain
+                batch[index] = ("done", kinds["done"], kinds.get("step"))
                 self.finished.add(index)
             else:
                 batch[index] = ("update", kinds.get("step"), kinds.get("preview"))

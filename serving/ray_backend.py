@@ -193,7 +193,7 @@ def _wait(response, cancel: threading.Event | None):
 
 
 def _follow(stream, listeners: Hooks):
-    """Hands ("update", step, preview) items to the listeners until ("done", answer) comes."""
+    """Hands ("update", step, preview) items to the listeners until ("done", answer, last step) comes."""
     cancel = listeners.cancel
     for item in stream:
         if cancel is not None and cancel.is_set():
@@ -202,6 +202,8 @@ def _follow(stream, listeners: Hooks):
         if item is None:  # news for another request of the same batch
             continue
         if item[0] == "done":
+            if item[2] is not None and listeners.progress is not None:
+                listeners.progress(*item[2])
             return item[1]
         _, step, pictures = item
         if step is not None and listeners.progress is not None:
