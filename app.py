@@ -120,7 +120,7 @@ def make_backend(args, cache: ModelCache):
         from serving.ray_backend import RayBackend
     except ImportError:
         raise AtelierError("--backend ray needs Ray: pip install -r requirements-ray.txt") from None
-    return RayBackend(args.registry, address=args.ray_address)
+    return RayBackend(cache.registry, address=args.ray_address)  # with the defaults chosen for this machine
 
 
 def preload_defaults(cache: ModelCache) -> None:

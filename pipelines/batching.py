@@ -135,6 +135,12 @@ class Batcher:
             except torch.OutOfMemoryError:
                 self.cache.free_memory()
                 images, sampler = self._retry_smaller(entry, run, batch)
+            except Exception:
+                if len(batch) == 1:
+                    raise
+                for group in batch:  # one bad request must not fail the others drawn with it
+                    self._draw(entry, run, [group])
+                return
             for group in batch:
                 group.images, group.sampler = images[: len(group.prompts)], sampler
                 images = images[len(group.prompts):]

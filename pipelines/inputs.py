@@ -21,6 +21,10 @@ def prompt(text, name: str = "prompt", allow_empty: bool = False) -> str:
     if not isinstance(text, str):
         raise BadInput(f"The {name} must be text.")
     text = " ".join(text.split())
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: no tokenizer can read them
+        raise BadInput(f"The {name} holds characters that are not valid text; type it again.") from None
     if not text and not allow_empty:
         raise BadInput(f"The {name} is empty; describe the picture you want.")
     if len(text) > MAX_PROMPT_CHARS:

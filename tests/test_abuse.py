@@ -107,11 +107,6 @@ def test_a_sample_of_bad_inputs_over_raw_http(ground):
     assert counts[SENTENCE] >= 20, counts  # most of them are refusals, each in words
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: /gradio_api/run/<api> and /gradio_api/call/v2/<api> are not "
-                   "behind ui/guard.py, and bodies of the wrong shape (not JSON, null, data not a list) reach Gradio's "
-                   "pydantic models even on /call/<api> and /queue/join: answered with pydantic dumps, object reprs "
-                   "or 'Internal Server Error'; the Zoo tab's /unload gets Gradio's 'Value: x is not in the list of "
-                   "choices: [...]'. Remove this mark when they answer in sentences.")
 def test_unguarded_routes_and_wrong_json_shapes_answer_in_words(ground):
     cases = [c for c in abuse.all_cases(ground) if c.via in ("HTTP run", "HTTP v2") or c.family == "JSON shapes"
              or c.name.startswith(ZOO_TAB)]
@@ -120,9 +115,6 @@ def test_unguarded_routes_and_wrong_json_shapes_answer_in_words(ground):
     assert not [f for f in FAILURES if counts[f]], abuse.notable(results)
 
 
-@pytest.mark.xfail(strict=False, reason="known bug: a prompt with a lone surrogate passes pipelines/inputs.py, then "
-                   "the tokenizer raises TypeError inside the batch, and pipelines/batching.py gives that error to "
-                   "every request drawn in the same call (the generic sentence for all of them)")
 def test_a_bad_request_does_not_fail_the_good_ones_drawn_with_it(app_url):
     counts = abuse.poisoned_batches(app_url, good=6, rounds=1)
     assert counts["good", ANSWERED] == 6, counts

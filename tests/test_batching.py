@@ -106,3 +106,21 @@ def test_out_of_memory_retries_one_request_at_a_time(cache, entry, monkeypatch):
     monkeypatch.setattr(batcher, "_call", short_of_memory)
     images, _ = batcher.draw(entry, PROMPTS[:2], "", settings(entry), [1, 2])
     assert len(images) == 2 and calls == [(1, False), (1, True)]
+
+
+def test_a_request_that_breaks_its_call_does_not_fail_the_others(cache, entry):
+    batcher = Batcher(cache)
+    run = settings(entry)
+    start = threading.Barrier(4)
+    prompts = PROMPTS[:3] + ["\ud800 a lone surrogate no tokenizer reads"]
+
+    def one(i):
+        start.wait()
+        try:
+            return batcher.draw(entry, [prompts[i]], "", run, [i])[0][0]
+        except Exception as e:  # noqa: BLE001 - the one bad request's own error
+            return e
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(one, range(4)))
+    assert all(not isinstance(r, Exception) for r in results[:3]) and isinstance(results[3], Exception)

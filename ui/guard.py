@@ -1,8 +1,9 @@
 """An ASGI middleware in front of Gradio's routes, for the requests Gradio would refuse or take
 badly before Atelier's own code runs:
 
-- POST /gradio_api/call/<api_name> with fewer values than the endpoint takes runs with the defaults
-  for the rest (each handler treats a missing value as its default), instead of failing silently.
+- POST /gradio_api/call/<api_name> (and /run/) with fewer values than the endpoint takes runs with the
+  defaults for the rest (each handler treats a missing value as its default), instead of failing silently.
+- A body of the wrong shape (not JSON, not an object, "data" not a list) gets a sentence that says the shape.
 - A picture input that names anything but a file uploaded to this app is refused with one sentence,
   before Gradio would touch the path (the same sentence whether or not the file exists).
 - One browser session may have at most `per_session` jobs waiting or running: a crowd shares the queue.
@@ -20,11 +21,18 @@ from starlette.responses import JSONResponse
 from ui.files import NOT_UPLOADED, uploaded_picture
 from zoo.errors import BadInput
 
-CALL = re.compile(r"^/gradio_api/call/([A-Za-z0-9_-]{1,64})/?$")
-JOIN = "/gradio_api/queue/join"
+# the routes that take a call's values: (kind, api name) from the path
+ROUTES = [(re.compile(r"^/gradio_api/call/v2/([A-Za-z0-9_-]{1,64})/?$"), "named"),
+          (re.compile(r"^/gradio_api/(?:call|run)/([A-Za-z0-9_-]{1,64})/?$"), "values"),
+          (re.compile(r"^/gradio_api/queue/join/?$"), "join")]
 MAX_BODY = 2**20  # JSON bodies only: pictures arrive through /upload
 BUSY = "Atelier is busy with {n} waiting jobs; try again in a minute."
 TOO_MANY = "You already have {n} jobs waiting; wait for one to finish, then send the next."
+SHAPE = {
+    "values": 'Send a JSON object like {"data": [...]} with the values in the order /gradio_api/info lists them.',
+    "join": 'Send a JSON object with "data" (a list of values) and "fn_index".',
+    "named": "Send a JSON object of the endpoint's named parameters, as /gradio_api/info lists them.",
+}
 
 
 class RequestGuard:
@@ -32,26 +40,31 @@ class RequestGuard:
         self.app, self.blocks, self.per_session = app, blocks, per_session
 
     async def __call__(self, scope, receive, send):
-        path = scope.get("path", "")
-        call = CALL.match(path)
-        if scope["type"] != "http" or scope.get("method") != "POST" or not (call or path == JOIN):
+        route = _route(scope)
+        if route is None:
             return await self.app(scope, receive, send)
+        kind, api_name = route
         body = await _read(receive)
         if body is None:
-            return await JSONResponse({"detail": "The request is too large."}, 413)(scope, receive, send)
+            return await _answer(scope, receive, send, 413, "The request is too large.")
         try:
-            data = json.loads(body) if body else {}
+            data = json.loads(body) if body else None
         except ValueError:
             data = None
-        if isinstance(data, dict):
-            if refusal := self._refusal(data, path == JOIN):
-                return await JSONResponse({"detail": refusal}, 503)(scope, receive, send)
-            fn = self._fn(call.group(1) if call else None, data.get("fn_index"))
-            if fn is not None and (bad := first_foreign_file(fn, data.get("data"))):
+        values = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or (kind != "named" and not isinstance(values, list)):
+            return await _answer(scope, receive, send, 422, SHAPE[kind])
+        if refusal := self._refusal(data, kind == "join"):
+            return await _answer(scope, receive, send, 503, refusal)
+        fn = self._fn(api_name, data.get("fn_index"))
+        if fn is not None:
+            if kind == "named":
+                values = _positional(fn, data)
+            if bad := first_foreign_file(fn, values):
                 detail = [{"__type__": "validate", "is_valid": False, "message": NOT_UPLOADED, "parameter_name": bad}]
                 return await JSONResponse({"detail": detail}, 422)(scope, receive, send)
-            if call and fn is not None and isinstance(data.get("data"), list):
-                data["data"] += [None] * (len(fn.inputs) - len(data["data"]))
+            if kind == "values" and len(values) < len(fn.inputs):
+                data["data"] = values + [None] * (len(fn.inputs) - len(values))
                 body = json.dumps(data).encode()
         return await self.app(_with_length(scope, body), _replay(body, receive), send)
 
@@ -71,6 +84,25 @@ class RequestGuard:
             if (api_name is not None and fn.api_name == api_name) or (api_name is None and key == fn_index):
                 return fn
         return None
+
+
+def _route(scope) -> tuple[str, str | None] | None:
+    if scope["type"] != "http" or scope.get("method") != "POST":
+        return None
+    for pattern, kind in ROUTES:
+        if m := pattern.match(scope.get("path", "")):
+            return kind, (m.group(1) if m.groups() else None)
+    return None
+
+
+async def _answer(scope, receive, send, status: int, sentence: str) -> None:
+    await JSONResponse({"detail": sentence}, status)(scope, receive, send)
+
+
+def _positional(fn, named: dict) -> list:
+    """The values of a call by parameter name, in the handler's order (missing ones None)."""
+    names = list(inspect.signature(fn.fn).parameters) if fn.fn else []
+    return [named.get(name) for name in names[: len(fn.inputs)]]
 
 
 def first_foreign_file(fn, values) -> str | None:

@@ -62,6 +62,6 @@ def build(studio: Studio, tab: gr.Tab) -> None:
     load_button.click(handler(load, studio, gpu_seconds=120), inputs=[model], outputs=[table, status],
                       api_visibility="private", **LOADING)
     unload_button.click(handler(unload, studio), inputs=[model], outputs=[table, status], api_visibility="private",
-                        queue=False)
+                        queue=False, preprocess=False)
     refresh_button.click(refresh, outputs=[table], api_visibility="private", queue=False)
     tab.select(refresh, outputs=[table], api_visibility="private", queue=False)
