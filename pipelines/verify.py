@@ -4,7 +4,8 @@ where none satisfies every stated attribute, the next round acts on what was mis
 Candidates of a round differ in what they show (pipelines/candidates.py: stochastic DDIM, the
 world's readings of the prompt, noise on the text embedding). Each picture gets a receipt
 (pipelines/receipt.py): the starter world reads the picture with its scene parser; hub models get
-an approximate GenEval-style check. The loop stops at the first candidate whose receipt is all
+an approximate GenEval-style check. A world's candidates are not captioned: the world reads them,
+and the picture shown first is described by that reading. The loop stops at the first candidate whose receipt is all
 ticks. Otherwise the next round draws new noise with a prompt chosen from the misses: a world
 model's world picks what to change (World.refine); a chat prompt model is told the missed
 attributes by name (REWRITE_REQUEST); a completion prompt model draws a fresh reading.
@@ -79,8 +80,8 @@ def run_verified(cache: ModelCache, job: GenerateRequest, progress: Progress | N
                       inputs.offset_seed(seed, round_index + 1))
     # the first candidate that satisfies everything comes first; then by score (stable: earlier first)
     pool.sort(key=lambda p: (not receipt.passed(p.receipt or []), -(p.score or 0.0)))
-    if pool[0].caption is None:
-        pool[0].caption = describe(cache, entry, [pool[0].image])[0]
+    if pool[0].caption is None:  # a world's pictures: described by the world's own reading, as checked
+        pool[0].caption = _reading(world, pool[0].image)
     return Generation(pool, pool[0].parameters["prompt"], history)
 
 
@@ -88,7 +89,7 @@ def check_candidates(cache: ModelCache, entry, request: str, prompts: list[str],
                      seeds: list[int], progress: Progress | None, cancel: threading.Event | None) -> list[Picture]:
     """One round's candidates, drawn in one batch, each captioned, scored and given its receipt."""
     images, sampler = draw_candidates(cache, entry, prompts, negative, run, seeds, progress, cancel)
-    if world_for(entry.world) is not None:  # the world reads the pictures; only the one shown first is captioned
+    if world_for(entry.world) is not None:  # the world reads the pictures (World.check); no captioner needed
         captions: list = [None] * len(images)
         receipts = receipt.build(cache, entry, request, images)
         scores = [receipt.score(r) for r in receipts]
@@ -99,6 +100,13 @@ def check_candidates(cache: ModelCache, entry, request: str, prompts: list[str],
     return [Picture(image, png_parameters(prompt, request, entry.id, s, sampler, run, negative_prompt=negative),
                     caption=text, score=value, receipt=r)
             for image, prompt, s, text, value, r in zip(images, prompts, seeds, captions, scores, receipts)]
+
+
+def _reading(world, image) -> str:
+    try:
+        return world.read_picture(image)
+    except ValueError as e:
+        return str(e)
 
 
 def describe(cache: ModelCache, entry, images: list) -> list[str]:

@@ -47,14 +47,15 @@ def _median3(image: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _templates():
-    """The world's filled masks, each also moved by up to a pixel: keys (shape, size, position) and masks."""
+    """The world's filled masks, each also moved by up to a pixel: keys (shape, size, position), masks, areas."""
     keys, masks = [], []
     for shape, size, position in itertools.product(SHAPES, SIZES, POSITIONS):
         mask = shape_mask(shape, size, position, "flat")
         for dy, dx in itertools.product((-1, 0, 1), repeat=2):
             keys.append((shape, size, position))
             masks.append(np.roll(mask, (dy, dx), axis=(0, 1)))
-    return keys, np.stack(masks).reshape(len(masks), -1).astype(np.float32)
+    masks = np.stack(masks).reshape(len(masks), -1).astype(np.float32)
+    return keys, masks, masks.sum(1)
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -121,10 +122,10 @@ def _label(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
 
 def _best_template(mask: np.ndarray) -> tuple[str, str, str]:
     """(shape, size, position) of the world's filled mask that overlaps the filled `mask` best."""
-    keys, masks = _templates()
+    keys, masks, areas = _templates()
     mask = mask.astype(np.float32)
     inter = masks @ mask
-    return keys[int(np.argmax(inter / (masks.sum(1) + mask.sum() - inter)))]
+    return keys[int(np.argmax(inter / (areas + mask.sum() - inter)))]
 
 
 def components(mask: np.ndarray) -> list[np.ndarray]:
