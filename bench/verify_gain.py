@@ -1,6 +1,6 @@
 """Plain generation against verify-and-refine, side by side in one run, on fresh canonical prompts.
 
-    python -m bench.verify_gain [--cases 60] [--verify 4] [--rounds 2] [--seed 777] [--stylize 40]
+    python -m bench.verify_gain [--cases 60] [--verify 4] [--rounds 2] [--seed 777] [--stylize 40] [--threads 1]
 
 Every picture is scored by the starter world's scene parser against the prompt (every attribute
 stated). Prints, for one- and two-object prompts: whole-scene accuracy and per-attribute accuracy of
@@ -81,14 +81,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seed", type=int, default=777)
     parser.add_argument("--stylize", type=int, default=40)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: leave the other core to others)")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     cache = ModelCache(load_registry())
     rng = random.Random(args.seed)
     groups = {n: [sentence(random_scene(rng, n)) for _ in range(args.cases)] for n in (1, 2)}
     run(cache, groups[1][:2], args.seed, args.verify, args.rounds)  # warm up: load every model once
     print(f"{args.cases} fresh canonical prompts per row (seed {args.seed}); verify {args.verify} candidates, "
-          f"up to {args.rounds} rounds; one torch thread; scored by worlds/shapes/scene_parser.py\n")
+          f"up to {args.rounds} rounds; {args.threads} torch thread(s); scored by worlds/shapes/scene_parser.py\n")
     print(f"| prompts | measure | plain | --verify {args.verify} |\n| --- | --- | --- | --- |")
     times, misses = {"plain": [], "verified": []}, {"plain": 0, "verified": 0}
     for n, prompts in groups.items():
