@@ -69,4 +69,7 @@ def test_numbers_and_prompts():
         with pytest.raises(BadInput):
             inputs.number(bad, "Steps", 1, 10, integer=True)
     assert inputs.prompt("  a   red\nball ") == "a red ball"
-    assert inputs.seed(-1) is None and inputs.seed(None) is None and inputs.seed(5) == 5
+    assert inputs.seed(5) == 5 and inputs.seed(inputs.MAX_SEED) == inputs.MAX_SEED
+    drawn = {inputs.seed(v) for v in (-1, None, "", -1, None)}  # -1, None and "" draw a random seed in range
+    assert len(drawn) > 1 and all(0 <= s <= inputs.MAX_SEED for s in drawn)
+    assert inputs.offset_seed(inputs.MAX_SEED, 1) == 0
