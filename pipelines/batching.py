@@ -115,7 +115,8 @@ class Batcher:
             self._draw(entry, run, batch)
 
     def _take(self, key: tuple, cap: int) -> list[Group]:
-        pending, batch, size = self._pending[key], [], 0
+        pending, size = self._pending[key], 0
+        batch: list[Group] = []
         while pending and (not batch or size + len(pending[0].prompts) <= cap):
             group = pending.pop(0)
             if group.cancelled():

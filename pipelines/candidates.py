@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import threading
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,7 +34,7 @@ def draw_candidates(cache: ModelCache, entry: ModelEntry, prompts: list[str], ne
     with cache.use(entry.id) as pipe:
         accepts = inspect.signature(pipe.__call__).parameters
         extra = {"eta": eta} if eta and "eta" in accepts else {}
-        text = {"prompt": prompts, "negative_prompt": [negative] * len(prompts) if negative else None}
+        text: dict[str, Any] = {"prompt": prompts, "negative_prompt": [negative] * len(prompts) if negative else None}
         if embedding_noise and entry.world and "prompt_embeds" in accepts and run["guidance"] <= 1:
             text = {"prompt_embeds": _noisy_embeddings(pipe, prompts, seeds, embedding_noise)}
         out = pipe(**text, num_inference_steps=run["steps"], guidance_scale=run["guidance"], width=run["width"],

@@ -50,7 +50,7 @@ def edit(cache: ModelCache, image, instruction: str, model_id: str | None = None
     entry = cache.registry.pick(model_id, "text-to-image")
     run, seed = settings(entry, steps), inputs.seed(seed)
     count = 1 if verify in (None, 0) else inputs.number(verify, "Candidates", 1, MAX_CANDIDATES, integer=True)
-    picture = picture.resize((run["width"], run["height"]), Image.LANCZOS)
+    picture = picture.resize((run["width"], run["height"]), Image.Resampling.LANCZOS)
     world = world_for(entry.world)
     plan = world_plan(entry, picture, instruction) if world else hub_plan(cache, entry, picture, instruction, seed)
     if not plan.mask.any():  # nothing to change: the picture already shows it
@@ -77,8 +77,8 @@ def inpaint(cache: ModelCache, image, mask, prompt: str, model_id: str | None = 
     prompt = inputs.prompt(prompt)
     entry = cache.registry.pick(model_id, "text-to-image")
     run, seed = settings(entry, steps), inputs.seed(seed)
-    picture = picture.resize((run["width"], run["height"]), Image.LANCZOS)
-    painted = np.asarray(inputs.image(mask).convert("L").resize(picture.size, Image.NEAREST)) > 127
+    picture = picture.resize((run["width"], run["height"]), Image.Resampling.LANCZOS)
+    painted = np.asarray(inputs.image(mask).convert("L").resize(picture.size, Image.Resampling.NEAREST)) > 127
     if not painted.any():
         raise BadInput("The mask is empty; paint over the part of the picture to redraw.")
     strength = _strength(strength)
@@ -99,7 +99,7 @@ def outpaint(cache: ModelCache, image, side: str, prompt: str, model_id: str | N
     entry = cache.registry.pick(model_id, "text-to-image")
     run, seed = settings(entry, steps), inputs.seed(seed)
     width, height = run["width"], run["height"]
-    picture = picture.resize((width, height), Image.LANCZOS)
+    picture = picture.resize((width, height), Image.Resampling.LANCZOS)
     wide = side in ("left", "right")
     canvas = Image.new("RGB", (2 * width, height) if wide else (width, 2 * height))
     at = {"left": (width, 0), "right": (0, 0), "top": (0, height), "bottom": (0, 0)}[side]

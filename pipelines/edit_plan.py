@@ -40,12 +40,14 @@ class Plan:
 def world_plan(entry: ModelEntry, picture: Image.Image, instruction: str) -> Plan:
     """Reads the picture, applies the instruction in the model's world; refusals become BadInput."""
     world = world_for(entry.world)
+    if world is None:
+        raise BadInput(f"'{entry.id}' draws no synthetic world, so it cannot read the picture as a scene.")
     try:
         read = world.read_picture(picture)
         result = world.edit(read, instruction)
     except ValueError as e:
         raise BadInput(str(e)) from None
-    region = np.asarray(Image.fromarray(result.region).resize(picture.size, Image.NEAREST))
+    region = np.asarray(Image.fromarray(result.region).resize(picture.size, Image.Resampling.NEAREST))
     return Plan(result.sentence, read, dilate(region, round(DILATE * max(picture.size))), result.kind, result.sentence)
 
 
@@ -119,6 +121,8 @@ def region_named(instruction: str) -> str:
 
 
 def _ask_expander(cache: ModelCache, entry: ModelEntry, read: str, instruction: str, seed: int) -> str:
+    if not entry.expander:
+        return ""
     expander = cache.registry.get(entry.expander)
     if expander.mode != "chat":
         return ""  # completion models continue prompts; they cannot be asked to name a region

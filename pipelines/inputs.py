@@ -82,6 +82,7 @@ def image(source) -> Image.Image:
         raise BadInput(f"There is no picture file at {str(source)[:200]}.")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
+        picture: Image.Image
         try:
             if isinstance(source, (str, Path)):
                 picture = Image.open(source)
@@ -107,7 +108,7 @@ def image(source) -> Image.Image:
         picture = Image.alpha_composite(white, picture)
     picture = picture.convert("RGB")
     if max(picture.size) > MAX_WORKING_SIDE:
-        picture.thumbnail((MAX_WORKING_SIDE, MAX_WORKING_SIDE), Image.LANCZOS)
+        picture.thumbnail((MAX_WORKING_SIDE, MAX_WORKING_SIDE), Image.Resampling.LANCZOS)
     return picture
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, PngImagePlugin
 
@@ -43,7 +44,7 @@ def from_text(text: str) -> dict:
     lines = text.strip("\n").split("\n")
     settings = lines.pop() if lines and re.match(r"^[A-Za-z ]+: ", lines[-1]) and len(lines) > 1 else ""
     negative_at = next((i for i, line in enumerate(lines) if line.startswith("Negative prompt:")), len(lines))
-    params = {"prompt": "\n".join(lines[:negative_at]).strip()}
+    params: dict[str, Any] = {"prompt": "\n".join(lines[:negative_at]).strip()}
     if negative_at < len(lines):
         negative = "\n".join(lines[negative_at:])[len("Negative prompt:"):]
         params["negative_prompt"] = negative.strip()

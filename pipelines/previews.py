@@ -25,7 +25,7 @@ def preview_steps(total: int) -> set[int]:
 
 
 class Previewer:
-    def __init__(self):
+    def __init__(self) -> None:
         self._maps: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self._lock = threading.Lock()
 

@@ -28,9 +28,10 @@ def scorer_for(cache: ModelCache, entry: ModelEntry) -> Scorer:
         return lambda request, pictures, captions: [
             sum(row["ok"] for row in rows) / len(rows) for rows in (world.check(request, p) for p in pictures)
         ]
-    if entry.scorer:
+    if scorer := entry.scorer:
         return lambda request, pictures, captions: [
-            (c + w) / 2 for c, w in zip(clip_scores(cache, entry.scorer, request, pictures), word_agreement(request, pictures, captions))
+            (c + w) / 2
+            for c, w in zip(clip_scores(cache, scorer, request, pictures), word_agreement(request, pictures, captions))
         ]
     return word_agreement
 

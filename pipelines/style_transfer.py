@@ -59,7 +59,7 @@ def stylize(
     seed = inputs.seed(seed)
     # img2img runs int(steps * strength) steps: at least one, so low strengths still draw
     run["steps"] = max(run["steps"], math.ceil(1 / strength + 1e-6))
-    picture = picture.resize((run["width"], run["height"]), Image.LANCZOS)
+    picture = picture.resize((run["width"], run["height"]), Image.Resampling.LANCZOS)
     prompt, described = target_prompt(cache, entry, picture, style)
     with cache.use_img2img(entry.id) as pipe:
         out = pipe(

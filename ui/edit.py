@@ -66,7 +66,7 @@ def painted_pixels(path: str, size: tuple[int, int]) -> np.ndarray:
         with Image.open(path) as layer:
             if layer.width * layer.height > inputs.MAX_IMAGE_PIXELS:
                 raise BadInput("The painted layer is too large.")
-            return np.asarray(layer.convert("RGBA").resize(size, Image.NEAREST))[..., 3] > 0
+            return np.asarray(layer.convert("RGBA").resize(size, Image.Resampling.NEAREST))[..., 3] > 0
     except (OSError, ValueError, Image.DecompressionBombError):
         raise BadInput("The painted layer is not a picture Atelier can read.") from None
 

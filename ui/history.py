@@ -28,7 +28,7 @@ def remember(studio: Studio, history, shown, files):
     for item, params in zip(files or [], pictures):
         with Image.open(uploaded_picture(item)) as image:
             thumb = image.convert("RGB")
-        thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.NEAREST)
+        thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.NEAREST)
         buffer = io.BytesIO()
         thumb.save(buffer, format="PNG")
         settings = {k: params.get(k) for k in SETTINGS if isinstance(params, dict)}

@@ -30,6 +30,8 @@ def download_size(entry: ModelEntry, fp16: bool) -> int | None:
     """Bytes the files that resolve() fetches take on the hub, or None when the hub does not say."""
     from huggingface_hub import HfApi
 
+    if entry.repo is None:
+        return None
     try:
         info = HfApi().model_info(entry.repo, revision=entry.revision, files_metadata=True)
     except Exception:  # noqa: BLE001 - the size is a courtesy; the download itself reports real errors

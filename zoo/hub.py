@@ -48,7 +48,7 @@ def resolve(entry: ModelEntry, download: bool = True, fp16: bool = False) -> Pat
     """The local folder that holds the entry's files, fetching them when allowed and needed. With
     `fp16` (a pipeline loading in half precision on a GPU), a repo's fp16 variant is fetched instead of
     the full-precision weights, where it has one: half the download, no cast."""
-    if entry.is_local:
+    if entry.path is not None:
         if not entry.path.is_dir() or not any(entry.path.rglob("*.safetensors")):
             raise ModelUnavailable(
                 f"The starter model '{entry.id}' has no checkpoint on this machine; train it with "
@@ -83,6 +83,7 @@ def _snapshot(entry: ModelEntry, download: bool, allow: list[str], ignore: list[
     )
 
     local_only = offline() or not download
+    assert entry.repo is not None  # the registry gives every entry a repo or a path
     try:
         return Path(snapshot_download(entry.repo, revision=entry.revision, allow_patterns=allow,
                                       ignore_patterns=ignore, local_files_only=local_only))

@@ -124,10 +124,12 @@ def load_registry(path: Path | str = DEFAULT_REGISTRY) -> Registry:
         entries[entry.id] = entry
     if not entries:
         raise InvalidRegistry(f"The registry {path} lists no [[model]] entries.")
-    for e in entries.values():
-        for ref, task in ((e.expander, "prompt-expansion"), (e.captioner, "captioning"), (e.scorer, "image-scoring")):
+    for listed in entries.values():
+        refs = ((listed.expander, "prompt-expansion"), (listed.captioner, "captioning"), (listed.scorer, "image-scoring"))
+        for ref, task in refs:
             if ref and (ref not in entries or entries[ref].task != task):
-                raise InvalidRegistry(f"'{e.id}' names '{ref}' as its {task} model, but the registry has no such entry.")
+                raise InvalidRegistry(
+                    f"'{listed.id}' names '{ref}' as its {task} model, but the registry has no such entry.")
     return Registry(entries, path)
 
 
