@@ -18,9 +18,9 @@ SEPARATOR = "=>"
 PROMPT_TEMPLATE = "{request} " + SEPARATOR
 CONFIG = {
     "model": {"n_embd": 128, "n_layer": 3, "n_head": 4, "n_positions": 96},
-    "steps": 2600, "batch": 32, "lr": 2e-3,
+    "steps": 4800, "batch": 32, "lr": 2e-3,
     "unknown_word_rate": 0.1,  # share of requests with a word the vocabulary lacks, so new words are ignored
-    "languages": {"english": 0.5, "chinese": 0.4, "mixed": 0.1},  # share of requests written each way
+    "languages": {"english": 0.55, "chinese": 0.35, "mixed": 0.1},  # share of requests written each way
     "scenes": "worlds.shapes.world.training_scene (never a held-out scene)",
 }
 WRITERS = {"english": freeform, "chinese": freeform_zh, "mixed": mixed}
@@ -84,7 +84,9 @@ def run(out: Path, work_dir: Path, seed: int = 0, resume: bool = False, override
     model.to(torch.float16).save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     minutes = (time.time() - started) / 60
-    write_card(out, "shapes-prompter", CARD.format(minutes=minutes, seed=seed, template=PROMPT_TEMPLATE, **config),
+    shares = {lang: round(100 * share) for lang, share in config["languages"].items()}
+    card = CARD.format(minutes=minutes, seed=seed, template=PROMPT_TEMPLATE, shares=shares, **config)
+    write_card(out, "shapes-prompter", card,
                config | {"seed": seed, "prompt_template": PROMPT_TEMPLATE})
     return {"minutes": minutes}
 
@@ -104,8 +106,9 @@ Configuration: training_config.json beside this card ({steps} steps of {batch} r
 lr {lr}, cosine schedule). Each request is written from a random scene of
 `worlds.shapes.world.training_scene`, so no held-out scene (`worlds.shapes.world.held_out`: purple
 triangles, small crosses at the top) is ever a training target; each states a random share of the
-scene's attributes, in English (50 %, `worlds/shapes/requests.py: freeform`), Chinese (40 %,
-`worlds/shapes/chinese.py: freeform_zh`) or English with Chinese words (10 %, `chinese.py: mixed`).
+scene's attributes, in English ({shares[english]} %, `worlds/shapes/requests.py: freeform`), Chinese
+({shares[chinese]} %, `worlds/shapes/chinese.py: freeform_zh`) or English with Chinese words ({shares[mixed]} %,
+`chinese.py: mixed`).
 
 ## How it is used, and what checks it
 `python -m pipelines expand` (and `generate`, for any request that is not already canonical) samples
@@ -114,12 +117,15 @@ a rule-based reader (`worlds/shapes/requests.py: read_request`, with `worlds/sha
 Chinese) finds in the request. That reader knows only the words of the tables in STARTER_WORLD.md: it
 cannot read relations or counts beyond them ("a red ball next to a blue box" is read as a single
 blue circle: "next to" is not a joiner, so one object, and the red is lost), negations ("not red"
-is read as red) or words outside the tables, so the check can only be as right as the reader; when
-no sample passes, the best one is kept.
+is read as red) or words outside the tables, so the check can only be as right as the reader. When
+no sample passes, the model's output is dropped and the world's grammar writes the canonical sentence
+itself (`World.complete`: every attribute the reader finds, the rest drawn from the seed).
 
 ## Scores
 The tables below are written by `python -m bench.prompter_quality --write-card` (also run by
-`python -m bench.starter_quality --write-cards`): the model's first sample alone, and sample-and-check,
-for English, Chinese and mixed requests, and for requests of held-out scenes, with how many of the
-bench's requests occur word for word in training.
+`python -m bench.starter_quality --write-cards`), for English, Chinese and mixed requests and for
+requests of held-out scenes, with how many of the bench's requests occur word for word in training,
+three ways: the model alone (its first sample), the model with the rule-based checker (sample-and-check,
+the best sample kept when none passes), and `expand` as it runs (the rule-based grammar writes the
+sentence when no sample passes).
 """
