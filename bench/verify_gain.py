@@ -1,13 +1,15 @@
 """Plain generation against verify-and-refine, side by side in one run, on fresh canonical prompts.
 
-    python -m bench.verify_gain [--cases 60] [--verify 4] [--rounds 2] [--seed 777] [--stylize 40] [--threads 1]
+    python -m bench.verify_gain [--cases 60] [--verify 4] [--rounds 2] [--seed 777] [--stylize 40]
+                                [--threads 1]
 
 Every picture is scored by the starter world's scene parser against the prompt (every attribute
-stated). Prints, for one- and two-object prompts: whole-scene accuracy and per-attribute accuracy of
-plain and verified runs, the share of plain's misses that verify cuts, the time per request of each
-(one process, same machine, same run), and how much the candidates of one request differ (with the
-old seed-only candidates beside them). Then stylize accuracy on pictures drawn by the independent
-renderer bench/spec_render.py. Prompts come from --seed, which no trainer uses (they use 0..9).
+stated). Prints, for one- and two-object prompts: whole-scene accuracy and per-attribute accuracy
+of plain and verified runs, the share of plain's misses that verify cuts, the time per request of
+each (one process, plain and verified alternating prompt by prompt so both meet the same load),
+and how much the candidates of one request differ (with the old seed-only candidates beside them).
+Then stylize accuracy on pictures drawn by the independent renderer bench/spec_render.py. Prompts
+come from --seed, which no trainer uses (they use 0..9).
 """
 from __future__ import annotations
 
@@ -32,17 +34,20 @@ from zoo.registry import load_registry
 MODEL = "starter/shapes-diffusion"
 
 
-def run(cache, prompts, seed, verify=None, rounds=2):
-    """(first picture per prompt, every generation, seconds per request)."""
-    images, generations, started = [], [], time.perf_counter()
+def run(cache, prompts, seed, verify, rounds=2):
+    """Plain and verified, prompt by prompt in turn (so both see the same load on a shared machine):
+    (plain pictures, verified pictures, verified generations, plain seconds, verified seconds) per request."""
+    plain, verified, generations, seconds = [], [], [], [0.0, 0.0]
     for i, prompt in enumerate(prompts):
-        if verify:
-            g = generate_verified(cache, prompt, MODEL, seed + i * 100, verify, rounds)
-        else:
-            g = generate(cache, prompt, model_id=MODEL, seed=seed + i * 100)
-        images.append(g.images[0])
+        started = time.perf_counter()
+        plain.append(generate(cache, prompt, model_id=MODEL, seed=seed + i * 100).images[0])
+        middle = time.perf_counter()
+        g = generate_verified(cache, prompt, MODEL, seed + i * 100, verify, rounds)
+        seconds[0] += middle - started
+        seconds[1] += time.perf_counter() - middle
+        verified.append(g.images[0])
         generations.append(g)
-    return images, generations, (time.perf_counter() - started) / len(prompts)
+    return plain, verified, generations, seconds[0] / len(prompts), seconds[1] / len(prompts)
 
 
 def candidate_diversity(generations, cache, prompts, seed, count) -> dict:
@@ -93,8 +98,7 @@ def main() -> None:
     print(f"| prompts | measure | plain | --verify {args.verify} |\n| --- | --- | --- | --- |")
     times, misses = {"plain": [], "verified": []}, {"plain": 0, "verified": 0}
     for n, prompts in groups.items():
-        plain, _, t_plain = run(cache, prompts, args.seed)
-        verified, generations, t_verified = run(cache, prompts, args.seed, args.verify, args.rounds)
+        plain, verified, generations, t_plain, t_verified = run(cache, prompts, args.seed, args.verify, args.rounds)
         a, b = SHAPES_WORLD.fidelity(prompts, plain), SHAPES_WORLD.fidelity(prompts, verified)
         for key in a["attributes"]:
             print(f"| {n}-object | {key} | {100 * a['attributes'][key]:.1f} % | {100 * b['attributes'][key]:.1f} % |")
