@@ -98,7 +98,7 @@ Chinese, or in English with Chinese words, into the world's canonical English se
 request leaves out. Chinese is tokenized one character per token.
 
 ## Training
-What was run, with one torch thread on a 2-core CPU shared with other jobs ({minutes:.0f} minutes):
+Hardware: a 2-core CPU, one torch thread, shared with other jobs ({minutes:.0f} minutes). What was run:
 
     python -m training prompter --seed {seed} --work-dir /tmp/prompter-work
 
