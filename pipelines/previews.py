@@ -17,11 +17,10 @@ PREVIEWS_PER_RUN = 4
 
 
 def preview_steps(total: int) -> set[int]:
-    """The steps (1-based) after which a preview is shown: about four, never the last, none for one step."""
-    if total < 2:
-        return set()
-    every = max(1, total // PREVIEWS_PER_RUN)
-    return {s for s in range(every, total, every)}
+    """The steps (1-based) after which a preview is shown: every other step at least, about four in all,
+    never the last (the final picture follows), none for one or two steps."""
+    every = max(2, total // PREVIEWS_PER_RUN)
+    return set(range(every, total, every))
 
 
 class Previewer:
