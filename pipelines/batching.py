@@ -28,6 +28,7 @@ from zoo.registry import ModelEntry
 Progress = Callable[[int, int], None]
 Preview = Callable[[list[Image.Image]], None]
 CANCELLED = "The run was cancelled; nothing was lost, start it again when ready."
+CROWD_WAIT = 0.02  # seconds a call waits for company while requests arrive together (never for a lone one)
 IDLE_SECONDS = 2.0  # a model's batching thread ends after this long without work
 
 
@@ -70,6 +71,7 @@ class Batcher:
         self._cond = threading.Condition()
         self.batch_sizes: list[int] = []  # pictures per pipeline call, in order (tests and benchmarks read it)
         self.steps_run = 0  # denoising steps run, all calls together
+        self._crowded = False  # the last call had company: the next waits CROWD_WAIT for more
 
     def draw(self, entry: ModelEntry, prompts: list[str], negative: str, run: dict, seeds: list[int],
              progress: Progress | None = None, cancel: threading.Event | None = None,
@@ -108,10 +110,11 @@ class Batcher:
                     self._workers.discard(key)
                     self._pending.pop(key, None)
                     return
-            if self.max_wait:
-                time.sleep(self.max_wait)  # company that arrives now joins this call
+            if self.max_wait or self._crowded:  # requests arrive together: let the next ones join this call
+                time.sleep(self.max_wait or CROWD_WAIT)
             with self._cond:
                 batch = self._take(key, self.cap(entry))
+                self._crowded = len(batch) > 1 or bool(self._pending.get(key))
             self._draw(entry, run, batch)
 
     def _take(self, key: tuple, cap: int) -> list[Group]:
@@ -180,15 +183,15 @@ class Batcher:
                     prompt=prompts, negative_prompt=negatives if any(negatives) else None,
                     num_inference_steps=run["steps"], guidance_scale=run["guidance"], width=run["width"],
                     height=run["height"], generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
-                    callback_on_step_end=self._on_step(batch, run["steps"]),
+                    callback_on_step_end=self._on_step(batch, run["steps"], max(run["width"], run["height"]) // 8),
                 )
             finally:
                 if tiled and hasattr(pipe, "disable_vae_tiling"):
                     pipe.disable_vae_tiling()
             return out.images, type(pipe.scheduler).__name__.removesuffix("Scheduler")
 
-    def _on_step(self, batch: list[Group], total: int):
-        shown = preview_steps(total)
+    def _on_step(self, batch: list[Group], total: int, latent_side: int):
+        shown = preview_steps(total, latent_side)
 
         def on_step_end(pipe, step: int, timestep, tensors: dict) -> dict:
             self.steps_run += 1

@@ -14,11 +14,15 @@ from PIL import Image
 
 FULL_DECODE_SIDE = 16  # latents up to 16 x 16 are decoded for real
 PREVIEWS_PER_RUN = 4
+SHORT_RUN_STEPS = 6
 
 
-def preview_steps(total: int) -> set[int]:
-    """The steps (1-based) after which a preview is shown: every other step at least, about four in all,
-    never the last (the final picture follows), none for one or two steps."""
+def preview_steps(total: int, latent_side: int = FULL_DECODE_SIDE + 1) -> set[int]:
+    """The steps (1-based) after which a preview is shown: about four a run, never the last (the final
+    picture follows), none for one or two steps, and none for a small picture of few steps (a 64 x 64
+    starter picture at its 4 steps is done in well under a tenth of a second: a preview would only slow it)."""
+    if total < SHORT_RUN_STEPS and latent_side <= FULL_DECODE_SIDE:
+        return set()
     every = max(2, total // PREVIEWS_PER_RUN)
     return set(range(every, total, every))
 

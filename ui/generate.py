@@ -59,7 +59,8 @@ def generate(studio: Studio, prompt, negative_prompt=None, model=None, expand_wi
         rounds=2 if rounds is None else rounds, draw_as_is=bool(written),
     )
     embed = _flag(embed_parameters, studio.embed_parameters)
-    progress(0, desc="loading models and rewriting the request")
+    if not studio.cache.loaded():  # the first request of a fresh app waits for its models: say so
+        progress(0, desc="loading models and rewriting the request")
     with studio.runs.start(request, "generate", progress, "drawing") as run:
         work = lambda preview: studio.backend.generate(job, run.progress, run.cancel, preview)
         try:

@@ -8,6 +8,7 @@ import logging
 import os
 import queue
 import threading
+import time
 import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -174,7 +175,16 @@ def streamed(work: Callable[[Callable], T]) -> Iterator[tuple[str, object]]:
             return
 
 
-def step_reporter(progress, what: str):
+def step_reporter(progress, what: str, every_seconds: float = 0.2):
+    """Step counts for the progress bar, at most one message every `every_seconds`: a fast run sends none."""
     if progress is None:
         return None
-    return lambda done, total: progress(done / max(total, 1), desc=f"{what}: step {done} of {total}")
+    last = [time.monotonic()]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every_seconds:
+            last[0] = now
+            progress(done / max(total, 1), desc=f"{what}: step {done} of {total}")
+
+    return report
