@@ -5,6 +5,7 @@
 Every tab is also an API endpoint: /generate (prompt, ...), /stylize (image, style, ...),
 /caption (image, ...) and /expand (prompt, ...); `Client(url).view_api()` lists their parameters.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,6 +19,7 @@ import logging  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from ui.startup import go_offline, make_backend, parse_auth, preload_defaults, startup_summary  # noqa: E402
 from zoo import defaults, hub  # noqa: E402
 from zoo.cache import ModelCache  # noqa: E402
 from zoo.errors import AtelierError  # noqa: E402
@@ -30,51 +32,47 @@ AUTH_VARIABLE = "ATELIER_AUTH"
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python app.py", description="Atelier: the browser studio and its API.")
     # a Hugging Face Space sets GRADIO_SERVER_NAME=0.0.0.0: honour it, or the Space cannot reach the app
-    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-                   help="interface to listen on (0.0.0.0: every interface; default 127.0.0.1)")
+    p.add_argument(
+        "--host",
+        default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        help="interface to listen on (0.0.0.0: every interface; default 127.0.0.1)",
+    )
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     p.add_argument("--share", action="store_true", help="also open a public Gradio share link (it expires)")
     p.add_argument("--offline", action="store_true", help="never touch the network; serve the starter zoo")
     p.add_argument("--registry", default=str(DEFAULT_REGISTRY), help="the model registry (default: zoo/registry.toml)")
-    p.add_argument("--memory-budget", type=float, metavar="GB",
-                   help="memory the loaded models may hold (default: most of the free GPU memory, or half the "
-                        "free system memory)")
-    p.add_argument("--auth", metavar="USER:PASSWORD", default=os.environ.get(AUTH_VARIABLE),
-                   help=f"a login in front of the app (default: ${AUTH_VARIABLE}, if set)")
+    p.add_argument(
+        "--memory-budget",
+        type=float,
+        metavar="GB",
+        help="memory the loaded models may hold (default: most of the free GPU memory, or half the free system memory)",
+    )
+    p.add_argument(
+        "--auth",
+        metavar="USER:PASSWORD",
+        default=os.environ.get(AUTH_VARIABLE),
+        help=f"a login in front of the app (default: ${AUTH_VARIABLE}, if set)",
+    )
     p.add_argument("--max-file-size", default="20mb", help="largest upload accepted, e.g. 5mb (default 20mb)")
-    p.add_argument("--no-metadata", action="store_true",
-                   help="by default, write no prompt or settings into the PNGs (each request may still ask)")
+    p.add_argument(
+        "--no-metadata",
+        action="store_true",
+        help="by default, write no prompt or settings into the PNGs (each request may still ask)",
+    )
     p.add_argument("--no-mcp", action="store_true", help="do not serve the API as MCP tools")
     p.add_argument("--default-model", metavar="ID", help="the text-to-image model the app starts with")
-    p.add_argument("--backend", choices=["local", "ray"], default="local",
-                   help="where models run: in this process (default) or in Ray Serve deployments")
-    p.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"),
-                   help="with --backend ray: the cluster to join (default: $RAY_ADDRESS, else a local Ray)")
+    p.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="where models run: in this process (default) or in Ray Serve deployments",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=os.environ.get("RAY_ADDRESS"),
+        help="with --backend ray: the cluster to join (default: $RAY_ADDRESS, else a local Ray)",
+    )
     return p.parse_args(argv)
-
-
-def parse_auth(value: str | None) -> tuple[str, str] | None:
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise AtelierError("--auth takes USER:PASSWORD, both non-empty.")
-    return user, password
-
-
-def go_offline() -> None:
-    """No network, ever: for huggingface_hub (already imported) and for what imports it later."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    from huggingface_hub import constants
-
-    constants.HF_HUB_OFFLINE = True
-
-
-def startup_summary(cache: ModelCache) -> str:
-    lines = [f"Atelier: {len(cache.registry.entries)} models in {cache.registry.source}, running on {cache.device} "
-             f"with a memory budget of {cache.budget_bytes / 2**30:.1f} GB"]
-    lines += [f"  {e.id:<48} {e.task:<17} {cache.state(e)}" for e in cache.registry.entries.values()]
-    return "\n".join(lines)
 
 
 def main(argv=None) -> None:
@@ -84,8 +82,10 @@ def main(argv=None) -> None:
     if args.offline or (not hub.offline() and not hub.reachable()):
         go_offline()
         reason = "" if args.offline else "The Hugging Face Hub cannot be reached. "
-        print(f"{reason}Offline: serving the starter zoo (and hub models already in the local cache); "
-              "nothing is downloaded.")
+        print(
+            f"{reason}Offline: serving the starter zoo (and hub models already in the local cache); "
+            "nothing is downloaded."
+        )
     from ui import ServeLimits, build_app, launch_options
     from ui.jobs import on_zero_gpu_space
     from ui.studio import Studio
@@ -95,8 +95,9 @@ def main(argv=None) -> None:
     try:
         auth = parse_auth(args.auth)
         cache = ModelCache(load_registry(args.registry), budget_gb=budget)
-        choice = defaults.choose(cache.registry, cache.device, cache.budget_bytes / 2**30, not hub.offline(),
-                                 args.default_model)
+        choice = defaults.choose(
+            cache.registry, cache.device, cache.budget_bytes / 2**30, not hub.offline(), args.default_model
+        )
         cache.registry = cache.registry.with_defaults(choice.models)
         backend = make_backend(args, cache)
     except AtelierError as e:
@@ -108,30 +109,12 @@ def main(argv=None) -> None:
         print("The share link is public: anyone with it can use this app until it expires.")
     studio = Studio(cache, backend, embed_parameters=not args.no_metadata, defaults_reason=choice.reason)
     demo = build_app(studio, ServeLimits(max_file_size=args.max_file_size))
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                **launch_options(demo, auth, mcp=not args.no_mcp))
-
-
-def make_backend(args, cache: ModelCache):
-    """None (the in-process backend) or the Ray backend; Ray is needed only when asked for."""
-    if args.backend != "ray":
-        return None
-    try:
-        from serving.ray_backend import RayBackend
-    except ImportError:
-        raise AtelierError("--backend ray needs Ray: pip install -r requirements-ray.txt") from None
-    return RayBackend(cache.registry, address=args.ray_address)  # with the defaults chosen for this machine
-
-
-def preload_defaults(cache: ModelCache) -> None:
-    """ZeroGPU runs each GPU call in a worker process: models loaded there would not stay, so the
-    default models load now, in the main process (the starter ones are small)."""
-    default = cache.registry.default("text-to-image")
-    for model_id in filter(None, (default.id, default.expander, default.captioner)):
-        try:
-            cache.get(model_id)
-        except AtelierError as e:
-            print(f"atelier: {e}")
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        **launch_options(demo, auth, mcp=not args.no_mcp),
+    )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ It prints the counts per outcome and exits non-zero when a file is read or revea
 without a readable sentence, a request hangs, the server dies, the crowd is not answered in full, a
 broken checkpoint does not get its clear sentence, or a good request fails for a bad one beside it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,23 @@ PICTURE = REPO / "assets" / "two-shapes.png"
 PROMPTER = "starter/shapes-prompter"
 HANG_SECONDS = 60.0
 FILE_DATA = {"meta": {"_type": "gradio.FileData"}}
-GENERATE = ["prompt", "negative_prompt", "model", "expand_with", "rewritten_prompt", "steps", "guidance", "width",
-            "height", "seed", "num_images", "verify_and_refine", "candidates", "rounds", "embed_parameters"]
+GENERATE = [
+    "prompt",
+    "negative_prompt",
+    "model",
+    "expand_with",
+    "rewritten_prompt",
+    "steps",
+    "guidance",
+    "width",
+    "height",
+    "seed",
+    "num_images",
+    "verify_and_refine",
+    "candidates",
+    "rounds",
+    "embed_parameters",
+]
 
 ANSWERED = "answered"
 SENTENCE = "refused with a sentence"
@@ -68,6 +84,7 @@ FAILURES = (REVEALED, NO_SENTENCE, HANG, DEAD)
 
 
 # ------------------------------------------------------------------ classifying an answer
+
 
 @dataclass
 class Answer:
@@ -86,7 +103,9 @@ GENERIC_WORDS = "Something went wrong"
 # what an answer shows when no one wrote a sentence for the person: dumps, tracebacks, placeholders
 NOT_WORDS = re.compile(
     r"Traceback|File \"|\bat 0x[0-9a-f]+|<[\w.]+ object|\b\w+(Error|Exception)\b:|pydantic|validation error for"
-    r"|\[type=|input_value=|Internal Server Error|verbose error reporting|^(None|null|Error|Not Found)\.?$", re.I)
+    r"|\[type=|input_value=|Internal Server Error|verbose error reporting|^(None|null|Error|Not Found)\.?$",
+    re.I,
+)
 
 
 def readable(message) -> bool:
@@ -96,8 +115,11 @@ def readable(message) -> bool:
     text = message.strip()
     if not 8 <= len(text) <= 1000 or "\n" in text or NOT_WORDS.search(text):
         return False
-    return (text[0].isupper() or text[0] in "'\"") and text.rstrip("'\")").endswith((".", "!", "?")) \
+    return (
+        (text[0].isupper() or text[0] in "'\"")
+        and text.rstrip("'\")").endswith((".", "!", "?"))
         and len(text.split()) >= 3
+    )
 
 
 def message_of(body: str) -> str | None:
@@ -114,8 +136,11 @@ def message_of(body: str) -> str | None:
     detail = data.get("detail")
     if isinstance(detail, str):
         return detail
-    if isinstance(detail, list) and detail and all(isinstance(d, dict) and isinstance(d.get("message"), str)
-                                                   for d in detail):
+    if (
+        isinstance(detail, list)
+        and detail
+        and all(isinstance(d, dict) and isinstance(d.get("message"), str) for d in detail)
+    ):
         return " ".join(d["message"] for d in detail)
     return None
 
@@ -148,6 +173,7 @@ def fingerprint(answer: Answer, names: tuple[str, ...]) -> tuple:
 
 
 # ------------------------------------------------------------------ talking to the app
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -208,8 +234,12 @@ def post_call(url: str, route: str, payload, timeout: float = HANG_SECONDS) -> A
             sent = http.post(f"{url}gradio_api/{route}", content=body, headers={"content-type": "application/json"})
             event_id = _event_id(sent)
             if sent.status_code != 200 or event_id is None or not route.startswith(("call", "queue")):
-                return Answer(sent.status_code, "" if sent.status_code == 200 else "error", sent.text[:65536],
-                              message_of(sent.text))
+                return Answer(
+                    sent.status_code,
+                    "" if sent.status_code == 200 else "error",
+                    sent.text[:65536],
+                    message_of(sent.text),
+                )
             if route == "queue/join":
                 session = json.loads(body).get("session_hash")
                 return _stream(http, f"{url}gradio_api/queue/data?session_hash={session}", deadline)
@@ -236,8 +266,9 @@ def upload(url: str, name: str, content: bytes, timeout: float = HANG_SECONDS) -
         return Answer(hang=True), []
     except httpx.TransportError:
         return Answer(gone=True), []
-    answer = Answer(sent.status_code, "" if sent.status_code == 200 else "error", sent.text[:65536],
-                    message_of(sent.text))
+    answer = Answer(
+        sent.status_code, "" if sent.status_code == 200 else "error", sent.text[:65536], message_of(sent.text)
+    )
     paths = sent.json() if sent.status_code == 200 else []
     return answer, [{"path": p, "orig_name": name, **FILE_DATA} for p in paths if isinstance(p, str)]
 
@@ -260,8 +291,13 @@ def get_raw(url: str, path: str, timeout: float = HANG_SECONDS) -> Answer:
 
 
 _CLIENTS = threading.local()
-LOCAL_REFUSALS = ("not JSON compliant", "not JSON serializable", "Cannot find a function", "codec can't encode",
-                  "No value provided for required argument")
+LOCAL_REFUSALS = (
+    "not JSON compliant",
+    "not JSON serializable",
+    "Cannot find a function",
+    "codec can't encode",
+    "No value provided for required argument",
+)
 
 
 def client_call(url: str, api: str, *args, **kwargs) -> Answer:
@@ -298,6 +334,7 @@ def _client_message(error: Exception) -> str | None:
 
 # ------------------------------------------------------------------ the app as a subprocess
 
+
 @dataclass
 class App:
     url: str
@@ -313,8 +350,13 @@ def start_app(*flags: str, env: dict | None = None, log: Path | None = None, tim
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     started = time.perf_counter()
     with open(log, "ab") as out:
-        process = subprocess.Popen([sys.executable, "app.py", "--offline", "--port", str(port), *flags],
-                                   cwd=REPO, env=environment, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "--offline", "--port", str(port), *flags],
+            cwd=REPO,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/"
     while time.perf_counter() - started < timeout:
         if process.poll() is not None:
@@ -343,6 +385,7 @@ def stop_app(app: App) -> None:
 
 
 # ------------------------------------------------------------------ the ground: secrets, bad files, targets
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -373,12 +416,17 @@ ENV_CANARY = "ATELIER_BENCH_CANARY"
 
 def png_bomb(side: int) -> bytes:
     """A tiny PNG whose header declares side x side pixels (a decompression bomb)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 4096))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 4096))
+        + chunk(b"IEND", b"")
+    )
 
 
 def bad_pictures(folder: Path) -> dict[str, Path]:
@@ -396,12 +444,20 @@ def bad_pictures(folder: Path) -> dict[str, Path]:
     Image.new("P", (1, 1)).save(gif, "GIF")
     Image.new("RGB", (1, 1), "red").save(tiny, "PNG")
     files = {
-        "text named .png": b"this is not a picture\n", "empty file.png": b"", "truncated.png": png[: len(png) // 2],
-        "PNG signature only.png": png[:8], "bad CRC.png": bytes(bad_crc), "bomb 30000x30000.png": png_bomb(30000),
-        "bomb 65535x65535.png": png_bomb(65535), "truncated.jpg": jpeg.getvalue()[:300], "1x1.png": tiny.getvalue(),
-        "1x1.gif": gif.getvalue(), "page.html": b"<html><script>alert(1)</script></html>",
+        "text named .png": b"this is not a picture\n",
+        "empty file.png": b"",
+        "truncated.png": png[: len(png) // 2],
+        "PNG signature only.png": png[:8],
+        "bad CRC.png": bytes(bad_crc),
+        "bomb 30000x30000.png": png_bomb(30000),
+        "bomb 65535x65535.png": png_bomb(65535),
+        "truncated.jpg": jpeg.getvalue()[:300],
+        "1x1.png": tiny.getvalue(),
+        "1x1.gif": gif.getvalue(),
+        "page.html": b"<html><script>alert(1)</script></html>",
         "drawing.svg": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-        "archive.zip": b"PK\x05\x06" + b"\0" * 18, "random bytes.png": os.urandom(4096),
+        "archive.zip": b"PK\x05\x06" + b"\0" * 18,
+        "random bytes.png": os.urandom(4096),
     }
     out = {}
     for name, content in files.items():
@@ -441,27 +497,44 @@ def make_ground(folder: Path, uploads: Path, url: str = "") -> Ground:
         ("folder", str(uploads), str(uploads / "no-such-folder")),
         ("process environment", "/proc/self/environ", "/proc/self/no-such-file"),
     ]
-    canaries = (marker, os.environ.setdefault(ENV_CANARY, uuid.uuid4().hex), "root:x:0:0",
-                (REPO / "app.py").read_text().splitlines()[0][3:60],
-                weights.read_bytes()[8:120].decode("latin-1"),
-                "# id         the name people and the API use")
+    canaries = (
+        marker,
+        os.environ.setdefault(ENV_CANARY, uuid.uuid4().hex),
+        "root:x:0:0",
+        (REPO / "app.py").read_text().splitlines()[0][3:60],
+        weights.read_bytes()[8:120].decode("latin-1"),
+        "# id         the name people and the API use",
+    )
     return Ground(url, folder, uploads, canaries, targets, bad_pictures(folder))
 
 
 # ------------------------------------------------------------------ the cases
 
 PARAMETERS = {
-    "generate": GENERATE, "stylize": ["image", "style", "model", "strength", "seed"],
-    "caption": ["image", "images", "model"], "expand": ["prompt", "expand_with", "seed"],
-    "load": ["model"], "unload": ["model"],  # the Zoo tab's buttons: private in the API docs, callable all the same
-    "png_info": ["image"], "edit": ["image", "instruction", "model", "seed", "steps", "verify"],
-    "inpaint": ["painted", "prompt", "model", "seed"], "outpaint": ["image", "side", "prompt", "model", "seed"],
+    "generate": GENERATE,
+    "stylize": ["image", "style", "model", "strength", "seed"],
+    "caption": ["image", "images", "model"],
+    "expand": ["prompt", "expand_with", "seed"],
+    "load": ["model"],
+    "unload": ["model"],  # the Zoo tab's buttons: private in the API docs, callable all the same
+    "png_info": ["image"],
+    "edit": ["image", "instruction", "model", "seed", "steps", "verify"],
+    "inpaint": ["painted", "prompt", "model", "seed"],
+    "outpaint": ["image", "side", "prompt", "model", "seed"],
 }
 PICTURE_SLOTS = [("png_info", "image"), ("edit", "image"), ("inpaint", "painted"), ("outpaint", "image")]
-BASE = {"generate": {"prompt": "big red ball on the left", "expand_with": "none"},
-        "stylize": {"image": UPLOADED, "style": "outline style"}, "caption": {}, "expand": {"prompt": "big red ball"},
-        "load": {}, "unload": {}, "png_info": {}, "edit": {"instruction": "make it blue"},
-        "inpaint": {"prompt": "red ball"}, "outpaint": {"side": "left"}}
+BASE = {
+    "generate": {"prompt": "big red ball on the left", "expand_with": "none"},
+    "stylize": {"image": UPLOADED, "style": "outline style"},
+    "caption": {},
+    "expand": {"prompt": "big red ball"},
+    "load": {},
+    "unload": {},
+    "png_info": {},
+    "edit": {"instruction": "make it blue"},
+    "inpaint": {"prompt": "red ball"},
+    "outpaint": {"side": "left"},
+}
 
 
 @dataclass
@@ -500,8 +573,12 @@ def raw(family: str, name: str, api: str, route: str = "call", **given) -> Case:
         if route == "v2":
             return post_call(ground.url, f"call/v2/{api}", {p: v for p, v in zip(PARAMETERS[api], data) if p in merged})
         if route == "join":
-            body = {"data": data, "fn_index": ground.fn_index.get(api, -1), "session_hash": uuid.uuid4().hex[:11],
-                    "trigger_id": None}
+            body = {
+                "data": data,
+                "fn_index": ground.fn_index.get(api, -1),
+                "session_hash": uuid.uuid4().hex[:11],
+                "trigger_id": None,
+            }
             return post_call(ground.url, "queue/join", body)
         return post_call(ground.url, f"{route}/{api}", {"data": data})
 
@@ -530,31 +607,76 @@ def body_case(family: str, name: str, route: str, body: bytes) -> Case:
 
 
 PROMPTS = {
-    "empty": "", "spaces": "   ", "tabs and newlines": "\n\t\n", "5000 letters": "x" * 5000,
-    "260 KB of words": "big red ball " * 20000, "a number": 123, "a float": 1.5, "true": True,
-    "a list": ["big red ball"], "an object": {"text": "big red ball"}, "a NUL": "big\x00red ball",
-    "500 emoji": "\U0001f388" * 500, "a lone surrogate": "big \ud800 ball",
-    "right-to-left override": "\u202ebig red ball", "HTML": "<script>alert(1)</script>",
-    "format strings": "%s%n{0}{request}", "terminal escapes": "\x1b[31mred\x1b[0m ball", "Chinese": "左边一个大红球",
+    "empty": "",
+    "spaces": "   ",
+    "tabs and newlines": "\n\t\n",
+    "5000 letters": "x" * 5000,
+    "260 KB of words": "big red ball " * 20000,
+    "a number": 123,
+    "a float": 1.5,
+    "true": True,
+    "a list": ["big red ball"],
+    "an object": {"text": "big red ball"},
+    "a NUL": "big\x00red ball",
+    "500 emoji": "\U0001f388" * 500,
+    "a lone surrogate": "big \ud800 ball",
+    "right-to-left override": "\u202ebig red ball",
+    "HTML": "<script>alert(1)</script>",
+    "format strings": "%s%n{0}{request}",
+    "terminal escapes": "\x1b[31mred\x1b[0m ball",
+    "Chinese": "左边一个大红球",
 }
 NUMBERS = {
-    "NaN": float("nan"), "inf": float("inf"), "-inf": float("-inf"), "negative": -5, "1e308": 1e308, "2**70": 2**70,
-    "a word": "abc", "a numeric string": "4", "a fraction": 2.5, "true": True, "a list": [4], "an object": {"v": 4},
+    "NaN": float("nan"),
+    "inf": float("inf"),
+    "-inf": float("-inf"),
+    "negative": -5,
+    "1e308": 1e308,
+    "2**70": 2**70,
+    "a word": "abc",
+    "a numeric string": "4",
+    "a fraction": 2.5,
+    "true": True,
+    "a list": [4],
+    "an object": {"v": 4},
     "zero": 0,
 }
-NUMBER_SLOTS = [("generate", "steps", {}), ("generate", "guidance", {}), ("generate", "width", {}),
-                ("generate", "height", {}), ("generate", "seed", {}), ("generate", "num_images", {}),
-                ("generate", "candidates", {"verify_and_refine": True, "rounds": 1}),
-                ("generate", "rounds", {"verify_and_refine": True, "candidates": 2}),
-                ("stylize", "strength", {}), ("stylize", "seed", {}), ("expand", "seed", {})]
+NUMBER_SLOTS = [
+    ("generate", "steps", {}),
+    ("generate", "guidance", {}),
+    ("generate", "width", {}),
+    ("generate", "height", {}),
+    ("generate", "seed", {}),
+    ("generate", "num_images", {}),
+    ("generate", "candidates", {"verify_and_refine": True, "rounds": 1}),
+    ("generate", "rounds", {"verify_and_refine": True, "candidates": 2}),
+    ("stylize", "strength", {}),
+    ("stylize", "seed", {}),
+    ("expand", "seed", {}),
+]
 MODEL_IDS = {
-    "empty": "", "unknown": "nobody/nothing", "traversal": "../../etc/passwd", "absolute path": "/etc/passwd",
-    "dot segments": "starter/../starter/shapes-diffusion", "another task's model": "starter/shapes-captioner",
-    "the registry file": "zoo/registry.toml", "5000 letters": "a/" + "b" * 5000, "a number": 7,
-    "a list": ["starter/shapes-diffusion"], "a URL": "https://example.invalid/model", "URL-encoded": "%2e%2e%2f%2e%2e",
+    "empty": "",
+    "unknown": "nobody/nothing",
+    "traversal": "../../etc/passwd",
+    "absolute path": "/etc/passwd",
+    "dot segments": "starter/../starter/shapes-diffusion",
+    "another task's model": "starter/shapes-captioner",
+    "the registry file": "zoo/registry.toml",
+    "5000 letters": "a/" + "b" * 5000,
+    "a number": 7,
+    "a list": ["starter/shapes-diffusion"],
+    "a URL": "https://example.invalid/model",
+    "URL-encoded": "%2e%2e%2f%2e%2e",
 }
-MODEL_SLOTS = [("generate", "model"), ("generate", "expand_with"), ("stylize", "model"), ("caption", "model"),
-               ("expand", "expand_with"), ("load", "model"), ("unload", "model")]
+MODEL_SLOTS = [
+    ("generate", "model"),
+    ("generate", "expand_with"),
+    ("stylize", "model"),
+    ("caption", "model"),
+    ("expand", "expand_with"),
+    ("load", "model"),
+    ("unload", "model"),
+]
 
 
 def input_cases() -> list[Case]:
@@ -562,14 +684,18 @@ def input_cases() -> list[Case]:
     cases = []
     for name, value in PROMPTS.items():
         cases.append(raw("prompts", name, "expand", prompt=value))
-        cases += [raw("prompts", f"{slot} {name}", "generate", **{slot: value})
-                  for slot in ("prompt", "negative_prompt", "rewritten_prompt")]
+        cases += [
+            raw("prompts", f"{slot} {name}", "generate", **{slot: value})
+            for slot in ("prompt", "negative_prompt", "rewritten_prompt")
+        ]
         cases.append(via_client("prompts", name, "expand", prompt=value))
     for api, slot, context in NUMBER_SLOTS:
         cases += [raw("numbers", f"{slot} {name}", api, **context, **{slot: value}) for name, value in NUMBERS.items()]
     for name in ("negative", "1e308", "2**70", "a word", "a fraction", "true"):
-        cases += [via_client("numbers", f"{slot} {name}", "generate", **{slot: NUMBERS[name]})
-                  for slot in ("steps", "width", "seed", "num_images")]
+        cases += [
+            via_client("numbers", f"{slot} {name}", "generate", **{slot: NUMBERS[name]})
+            for slot in ("steps", "width", "seed", "num_images")
+        ]
     for name, value in MODEL_IDS.items():
         cases += [raw("model ids", f"{slot} {name}", api, **{slot: value}) for api, slot in MODEL_SLOTS]
         cases.append(via_client("model ids", f"model {name}", "generate", model=value))
@@ -580,18 +706,22 @@ def picture_cases(ground: Ground) -> list[Case]:
     """Files that are not pictures, bombs and damaged pictures, uploaded; uploads over the size limit."""
     cases = []
     for name, path in ground.pictures.items():
-        cases += [raw("pictures", f"image {name}", "caption", image=Upload(path)),
-                  raw("pictures", f"images {name}", "caption", images=Upload(path, many=True)),
-                  raw("pictures", f"image {name}", "stylize", image=Upload(path)),
-                  via_client("pictures", f"image {name}", "caption", image=Upload(path)),
-                  via_client("pictures", f"image {name}", "stylize", image=Upload(path))]
+        cases += [
+            raw("pictures", f"image {name}", "caption", image=Upload(path)),
+            raw("pictures", f"images {name}", "caption", images=Upload(path, many=True)),
+            raw("pictures", f"image {name}", "stylize", image=Upload(path)),
+            via_client("pictures", f"image {name}", "caption", image=Upload(path)),
+            via_client("pictures", f"image {name}", "stylize", image=Upload(path)),
+        ]
     huge = ground.folder / "pictures" / "21MB.png"
     if not huge.exists():
         huge.write_bytes(PICTURE.read_bytes() + os.urandom(21 * 2**20))
-    cases += [raw("huge uploads", "21 MB picture", "caption", image=Upload(huge)),
-              via_client("huge uploads", "21 MB picture", "caption", image=Upload(huge)),
-              raw("huge uploads", "2 MB prompt", "expand", prompt="x" * (2 * 2**20)),
-              raw("huge uploads", "2 MB prompt", "generate", route="join", prompt="x" * (2 * 2**20))]
+    cases += [
+        raw("huge uploads", "21 MB picture", "caption", image=Upload(huge)),
+        via_client("huge uploads", "21 MB picture", "caption", image=Upload(huge)),
+        raw("huge uploads", "2 MB prompt", "expand", prompt="x" * (2 * 2**20)),
+        raw("huge uploads", "2 MB prompt", "generate", route="join", prompt="x" * (2 * 2**20)),
+    ]
     return cases
 
 
@@ -600,7 +730,9 @@ def trick_forms(target: str, uploads: Path) -> dict[str, object]:
     depth = len(uploads.parts) - 1
     rest = target.lstrip("/")
     return {
-        "path dict": {"path": target}, "FileData": {"path": target, **FILE_DATA}, "bare string": target,
+        "path dict": {"path": target},
+        "FileData": {"path": target, **FILE_DATA},
+        "bare string": target,
         "traversal from uploads": {"path": f"{uploads}/{'../' * depth}{rest}", **FILE_DATA},
         "file:// url": {"path": "x.png", "url": "file://" + target, **FILE_DATA},
         "file:// path": {"path": "file://" + target, **FILE_DATA},
@@ -617,33 +749,107 @@ def file_trick_cases(ground: Ground) -> list[Case]:
     """Server paths where a picture belongs, each with its missing twin, on every route that takes a call."""
     cases, mcp = [], mcp_available(ground.url) if ground.url else False
     main_forms = list(trick_forms("/x", ground.uploads))
-    routes = [("call", "caption", "images"), ("call", "stylize", "image"), ("run", "caption", "image"),
-              ("v2", "caption", "image"), ("join", "caption", "image")]
+    routes = [
+        ("call", "caption", "images"),
+        ("call", "stylize", "image"),
+        ("run", "caption", "image"),
+        ("v2", "caption", "image"),
+        ("join", "caption", "image"),
+    ]
     for target, exists, missing in ground.targets:
         names = _renderings(exists, missing)
         for twin, path in (("exists", exists), ("missing", missing)):
-            forms = trick_forms(path, ground.uploads)
-            for form in main_forms:
-                cases.append(raw("file tricks", f"image {form}: {target} ({twin})", "caption", image=forms[form],
-                                 forbidden=True, pair=f"call caption image {form} {target}", names=names))
-            for route, api, slot in routes:
-                for form in ("path dict", "FileData", "bare string", "traversal from uploads"):
-                    value = [forms[form]] if slot == "images" else forms[form]
-                    cases.append(raw("file tricks", f"{slot} {form}: {target} ({twin})", api, route=route,
-                                     forbidden=True, pair=f"{route} {api} {slot} {form} {target}", names=names,
-                                     **{slot: value}))
-            cases += _more_picture_endpoints(ground, target, twin, forms, names)
-            cases += [Case("file tricks", "HTTP mcp", f"MCP caption {how}: {target} ({twin})",
-                           lambda g, v=value: mcp_call(g.url, "caption", {"image": v(g)}), forbidden=True,
-                           pair=f"mcp {how} {target}", names=names + (ground.url,))
-                      for how, value in _mcp_forms(path).items() if mcp]
-            for form in ("path dict", "bare string"):  # a FileData naming a local file: the client uploads it
-                cases.append(via_client("file tricks", f"image {form}: {target} ({twin})", "caption",
-                                        image=forms[form], forbidden=True, pair=f"client {form} {target}", names=names))
-            cases += [via_client("file tricks", f"images path dict: {target} ({twin})", "caption", forbidden=True,
-                                 image=None, images=[forms["path dict"]], pair=f"client images {target}", names=names),
-                      via_client("file tricks", f"image path dict: {target} ({twin})", "stylize", forbidden=True,
-                                 image=forms["path dict"], pair=f"client stylize {target}", names=names)]
+            cases += _tricks_for_one_path(ground, target, twin, path, names, main_forms, routes, mcp)
+    return cases
+
+
+def _tricks_for_one_path(
+    ground: Ground, target: str, twin: str, path: str, names: tuple, main_forms: list, routes: list, mcp: bool
+) -> list[Case]:
+    """Every way of naming one server path (existing or missing) where a picture belongs."""
+    cases: list[Case] = []
+    forms = trick_forms(path, ground.uploads)
+    for form in main_forms:
+        cases.append(
+            raw(
+                "file tricks",
+                f"image {form}: {target} ({twin})",
+                "caption",
+                image=forms[form],
+                forbidden=True,
+                pair=f"call caption image {form} {target}",
+                names=names,
+            )
+        )
+    for route, api, slot in routes:
+        for form in ("path dict", "FileData", "bare string", "traversal from uploads"):
+            value = [forms[form]] if slot == "images" else forms[form]
+            cases.append(
+                raw(
+                    "file tricks",
+                    f"{slot} {form}: {target} ({twin})",
+                    api,
+                    route=route,
+                    forbidden=True,
+                    pair=f"{route} {api} {slot} {form} {target}",
+                    names=names,
+                    **{slot: value},
+                )
+            )
+    cases += _more_picture_endpoints(ground, target, twin, forms, names)
+    cases += [
+        Case(
+            "file tricks",
+            "HTTP mcp",
+            f"MCP caption {how}: {target} ({twin})",
+            lambda g, v=value: mcp_call(g.url, "caption", {"image": v(g)}),
+            forbidden=True,
+            pair=f"mcp {how} {target}",
+            names=names + (ground.url,),
+        )
+        for how, value in _mcp_forms(path).items()
+        if mcp
+    ]
+    cases += _client_tricks(target, twin, forms, names)
+    return cases
+
+
+def _client_tricks(target: str, twin: str, forms: dict, names: tuple) -> list[Case]:
+    """The same path through gradio_client, which uploads a local file it is handed: it must not be the server's."""
+    cases: list[Case] = []
+    for form in ("path dict", "bare string"):  # a FileData naming a local file: the client uploads it
+        cases.append(
+            via_client(
+                "file tricks",
+                f"image {form}: {target} ({twin})",
+                "caption",
+                image=forms[form],
+                forbidden=True,
+                pair=f"client {form} {target}",
+                names=names,
+            )
+        )
+    cases += [
+        via_client(
+            "file tricks",
+            f"images path dict: {target} ({twin})",
+            "caption",
+            forbidden=True,
+            image=None,
+            images=[forms["path dict"]],
+            pair=f"client images {target}",
+            names=names,
+        ),
+        via_client(
+            "file tricks",
+            f"image path dict: {target} ({twin})",
+            "stylize",
+            forbidden=True,
+            image=forms["path dict"],
+            pair=f"client stylize {target}",
+            names=names,
+        ),
+    ]
     return cases
 
 
@@ -659,14 +865,27 @@ def _more_picture_endpoints(ground: Ground, target: str, twin: str, forms: dict,
                 value = forms[form]
                 if slot == "painted":
                     value = {"background": value, "layers": [value], "composite": value}
-                cases.append(raw("file tricks", f"{slot} {form}: {target} ({twin})", api, route=route, forbidden=True,
-                                 pair=f"{route} {api} {form} {target}", names=names, **{slot: value}))
+                cases.append(
+                    raw(
+                        "file tricks",
+                        f"{slot} {form}: {target} ({twin})",
+                        api,
+                        route=route,
+                        forbidden=True,
+                        pair=f"{route} {api} {form} {target}",
+                        names=names,
+                        **{slot: value},
+                    )
+                )
     return cases
 
 
 def _mcp_forms(path: str) -> dict[str, Callable[[Ground], str]]:
-    return {"a path": lambda g: path, "a file:// URL": lambda g: "file://" + path,
-            "the file route's URL": lambda g: f"{g.url}gradio_api/file={path}"}
+    return {
+        "a path": lambda g: path,
+        "a file:// URL": lambda g: "file://" + path,
+        "the file route's URL": lambda g: f"{g.url}gradio_api/file={path}",
+    }
 
 
 def mcp_call(url: str, tool: str, arguments: dict, timeout: float = HANG_SECONDS) -> Answer:
@@ -674,8 +893,12 @@ def mcp_call(url: str, tool: str, arguments: dict, timeout: float = HANG_SECONDS
     isError is a refusal, its text the message."""
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
     try:
-        sent = httpx.post(f"{url}gradio_api/mcp/", json=body, timeout=timeout,
-                          headers={"accept": "application/json, text/event-stream"})
+        sent = httpx.post(
+            f"{url}gradio_api/mcp/",
+            json=body,
+            timeout=timeout,
+            headers={"accept": "application/json, text/event-stream"},
+        )
     except httpx.TimeoutException:
         return Answer(hang=True)
     except httpx.TransportError:
@@ -697,20 +920,31 @@ def mcp_call(url: str, tool: str, arguments: dict, timeout: float = HANG_SECONDS
 
 def mcp_cases() -> list[Case]:
     """Bad inputs through the MCP server's tools."""
-    bad = [("generate", {"prompt": ""}), ("generate", {"prompt": "x", "steps": -5}), ("generate", {"prompt": 5}),
-           ("generate", {"prompt": "x", "model": "../../etc/passwd"}), ("expand", {"prompt": "x" * 5000}),
-           ("expand", {}), ("caption", {}), ("caption", {"image": "not a url"}), ("nosuch", {"prompt": "x"}),
-           ("stylize", {"image": "http://127.0.0.1:1/x.png"})]
-    return [Case("MCP", "HTTP mcp", f"MCP {tool} {json.dumps(args)[:60]}",
-                 lambda g, t=tool, a=args: mcp_call(g.url, t, a)) for tool, args in bad]
+    bad = [
+        ("generate", {"prompt": ""}),
+        ("generate", {"prompt": "x", "steps": -5}),
+        ("generate", {"prompt": 5}),
+        ("generate", {"prompt": "x", "model": "../../etc/passwd"}),
+        ("expand", {"prompt": "x" * 5000}),
+        ("expand", {}),
+        ("caption", {}),
+        ("caption", {"image": "not a url"}),
+        ("nosuch", {"prompt": "x"}),
+        ("stylize", {"image": "http://127.0.0.1:1/x.png"}),
+    ]
+    return [
+        Case("MCP", "HTTP mcp", f"MCP {tool} {json.dumps(args)[:60]}", lambda g, t=tool, a=args: mcp_call(g.url, t, a))
+        for tool, args in bad
+    ]
 
 
 def mcp_available(url: str) -> bool:
     """Whether the app serves MCP (launch_options(mcp=True), the default; `--no-mcp` turns it off)."""
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     try:
-        sent = httpx.post(f"{url}gradio_api/mcp/", json=body, timeout=30,
-                          headers={"accept": "application/json, text/event-stream"})
+        sent = httpx.post(
+            f"{url}gradio_api/mcp/", json=body, timeout=30, headers={"accept": "application/json, text/event-stream"}
+        )
     except httpx.HTTPError:
         return False
     return sent.status_code == 200 and '"tools"' in sent.text
@@ -720,7 +954,8 @@ def route_paths(target: str, uploads: Path) -> dict[str, str]:
     """The ways to ask Gradio's file routes for a server path."""
     depth, rest = len(uploads.parts) - 1, target.lstrip("/")
     return {
-        "file=": f"/gradio_api/file={target}", "file= encoded": f"/gradio_api/file={quote(target, safe='')}",
+        "file=": f"/gradio_api/file={target}",
+        "file= encoded": f"/gradio_api/file={quote(target, safe='')}",
         "file= double-encoded": f"/gradio_api/file={quote(quote(target, safe=''), safe='')}",
         "file/": f"/gradio_api/file/{target}",
         "file= traversal": f"/gradio_api/file={uploads}/{'../' * depth}{rest}",
@@ -736,9 +971,17 @@ def file_route_cases(ground: Ground) -> list[Case]:
         names = _renderings(exists, missing) + tuple(quote(quote(p, safe=""), safe="") for p in (exists, missing))
         for twin, path in (("exists", exists), ("missing", missing)):
             for how, route_path in route_paths(path, ground.uploads).items():
-                cases.append(Case("file routes", "HTTP GET", f"{how} {target} ({twin})",
-                                  lambda g, p=route_path: get_raw(g.url, p), forbidden=True,
-                                  pair=f"{how} {target}", names=names))
+                cases.append(
+                    Case(
+                        "file routes",
+                        "HTTP GET",
+                        f"{how} {target} ({twin})",
+                        lambda g, p=route_path: get_raw(g.url, p),
+                        forbidden=True,
+                        pair=f"{how} {target}",
+                        names=names,
+                    )
+                )
     for name in ("../../../../../tmp/atelier-bench-escape.png", "/tmp/atelier-bench-escape.png", "..%2f..%2fx.png"):
         cases.append(Case("file routes", "HTTP upload", f"upload named {name}", lambda g, n=name: _escape(g, n)))
     return cases
@@ -758,26 +1001,45 @@ def _escape(ground: Ground, name: str) -> Answer:
 def json_shape_cases() -> list[Case]:
     """Bodies of the wrong shape, unknown endpoints and indexes."""
     shapes = {
-        "not JSON": b"not json", "empty body": b"", "null": b"null", "a list": b"[]", "an empty object": b"{}",
-        "a string": b'"x"', "data a string": b'{"data": "x"}', "data an object": b'{"data": {}}',
-        "data null": b'{"data": null}', "100 values": json.dumps({"data": [None] * 100}).encode(),
+        "not JSON": b"not json",
+        "empty body": b"",
+        "null": b"null",
+        "a list": b"[]",
+        "an empty object": b"{}",
+        "a string": b'"x"',
+        "data a string": b'{"data": "x"}',
+        "data an object": b'{"data": {}}',
+        "data null": b'{"data": null}',
+        "100 values": json.dumps({"data": [None] * 100}).encode(),
         "deeply nested": b'{"data": ' + b"[" * 100000 + b"]" * 100000 + b"}",
         "invalid UTF-8": b'{"data": ["\xff\xfe"]}',
         "session_hash a number": b'{"data": ["x"], "session_hash": 5}',
     }
     cases = []
     for name, body in shapes.items():
-        cases += [body_case("JSON shapes", f"/generate {name}", "call/generate", body),
-                  body_case("JSON shapes", f"/caption {name}", "run/caption", body),
-                  body_case("JSON shapes", f"/expand {name}", "call/v2/expand", body),
-                  body_case("JSON shapes", f"join {name}", "queue/join", body)]
-    uploads = [("no files", None, {"x": "1"}, None), ("a field not named files", {"f": ("a.png", b"x")}, None, None),
-               ("a JSON body", None, None, b'{"files": ["/etc/passwd"]}')]
+        cases += [
+            body_case("JSON shapes", f"/generate {name}", "call/generate", body),
+            body_case("JSON shapes", f"/caption {name}", "run/caption", body),
+            body_case("JSON shapes", f"/expand {name}", "call/v2/expand", body),
+            body_case("JSON shapes", f"join {name}", "queue/join", body),
+        ]
+    uploads = [
+        ("no files", None, {"x": "1"}, None),
+        ("a field not named files", {"f": ("a.png", b"x")}, None, None),
+        ("a JSON body", None, None, b'{"files": ["/etc/passwd"]}'),
+    ]
     for name, files, data, content in uploads:
-        cases.append(Case("JSON shapes", "HTTP upload", f"upload with {name}",
-                          lambda g, f=files, d=data, c=content: _post_upload(g.url, f, d, c)))
+        cases.append(
+            Case(
+                "JSON shapes",
+                "HTTP upload",
+                f"upload with {name}",
+                lambda g, f=files, d=data, c=content: _post_upload(g.url, f, d, c),
+            )
+        )
     for name, route, body in [
-        ("unknown endpoint", "call/nosuch", b'{"data": ["x"]}'), ("unknown endpoint", "run/nosuch", b'{"data": ["x"]}'),
+        ("unknown endpoint", "call/nosuch", b'{"data": ["x"]}'),
+        ("unknown endpoint", "run/nosuch", b'{"data": ["x"]}'),
         ("unknown endpoint", "call/v2/nosuch", b'{"prompt": "x"}'),
         ("unknown keyword", "call/v2/expand", b'{"bogus": 1}'),
         ("fn_index 999", "queue/join", b'{"data": ["x"], "fn_index": 999, "session_hash": "abcdefghijk"}'),
@@ -802,11 +1064,18 @@ def _post_upload(url: str, files, data, content) -> Answer:
 
 
 def all_cases(ground: Ground) -> list[Case]:
-    return (input_cases() + picture_cases(ground) + file_trick_cases(ground) + file_route_cases(ground)
-            + json_shape_cases() + (mcp_cases() if ground.url and mcp_available(ground.url) else []))
+    return (
+        input_cases()
+        + picture_cases(ground)
+        + file_trick_cases(ground)
+        + file_route_cases(ground)
+        + json_shape_cases()
+        + (mcp_cases() if ground.url and mcp_available(ground.url) else [])
+    )
 
 
 # ------------------------------------------------------------------ running the cases
+
 
 @dataclass
 class Result:
@@ -831,14 +1100,15 @@ def run_one(case: Case, ground: Ground) -> Result:
     return Result(case, answer, classify(answer, ground.canaries, case.forbidden), time.perf_counter() - started)
 
 
-def run_cases(cases: list[Case], ground: Ground, restart: Callable[[], str] | None = None, workers: int = 4,
-              chunk: int = 32) -> list[Result]:
+def run_cases(
+    cases: list[Case], ground: Ground, restart: Callable[[], str] | None = None, workers: int = 4, chunk: int = 32
+) -> list[Result]:
     """Every case, `workers` at a time. After each chunk the server must still answer; when it does not,
     a dead-server result is added and the app is restarted (restart() returns its new URL)."""
     results: list[Result] = []
     with ThreadPoolExecutor(workers) as pool:
         for start in range(0, len(cases), chunk):
-            done = list(pool.map(lambda c: run_one(c, ground), cases[start:start + chunk]))
+            done = list(pool.map(lambda c: run_one(c, ground), cases[start : start + chunk]))
             alive = answers(ground.url, 15)
             for result in done:
                 if result.outcome == DEAD and alive:  # a dropped connection while the server lives on
@@ -846,8 +1116,13 @@ def run_cases(cases: list[Case], ground: Ground, restart: Callable[[], str] | No
             results += done
             if not alive:
                 last = done[-1].case
-                results.append(Result(Case(last.family, "HTTP GET", f"server answers after {last.name}",
-                                           lambda g: Answer(gone=True)), Answer(gone=True), DEAD))
+                results.append(
+                    Result(
+                        Case(last.family, "HTTP GET", f"server answers after {last.name}", lambda g: Answer(gone=True)),
+                        Answer(gone=True),
+                        DEAD,
+                    )
+                )
                 if restart is None:
                     break
                 ground.url = restart()
@@ -882,6 +1157,7 @@ def sample(cases: list[Case], n: int) -> list[Case]:
 
 
 # ------------------------------------------------------------------ a crowd
+
 
 @dataclass
 class CrowdReport:
@@ -934,8 +1210,10 @@ def poisoned_batches(url: str, good: int = 6, rounds: int = 3) -> Counter:
     bad = [["big \ud800 ball", None, None, "none"], ["big red ball", "\ud800", None, "none"]]
     counts: Counter = Counter()
     for r in range(rounds):
-        jobs = [("good", ["big red ball on the left", None, None, "none", None, None, None, None, None, 100 * r + k])
-                for k in range(good)]
+        jobs = [
+            ("good", ["big red ball on the left", None, None, "none", None, None, None, None, None, 100 * r + k])
+            for k in range(good)
+        ]
         jobs[1:1], jobs[4:4] = [("bad", bad[0])], [("bad", bad[1])]
         with ThreadPoolExecutor(len(jobs)) as pool:
             got = list(pool.map(lambda job: post_call(url, "call/generate", {"data": job[1]}), jobs))
@@ -949,6 +1227,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # ------------------------------------------------------------------ broken checkpoints
+
 
 def _truncate(folder: Path) -> None:
     weights = folder / "model.safetensors"
@@ -1006,8 +1285,14 @@ def broken_checkpoint(kind: str, root: Path) -> dict:
         said = expand.message or ""
         wanted = CLEAR.get(kind, ("does not load",))
         clear = expand.event == "error" and readable(said) and any(w in said for w in wanted) and str(root) not in said
-        return {"kind": kind, "clear sentence": clear, "expand said": expand.message or expand.body[:120],
-                "generate": classify(generate), "caption": classify(caption), "still answers": answers(app.url)}
+        return {
+            "kind": kind,
+            "clear sentence": clear,
+            "expand said": expand.message or expand.body[:120],
+            "generate": classify(generate),
+            "caption": classify(caption),
+            "still answers": answers(app.url),
+        }
     finally:
         stop_app(app)
 
@@ -1019,6 +1304,7 @@ def _handle(path: Path):
 
 
 # ------------------------------------------------------------------ the report
+
 
 def outcome_table(results: list[Result], key: Callable[[Result], str]) -> str:
     rows: dict[str, Counter] = {}
@@ -1055,42 +1341,77 @@ def crowd_table(report: CrowdReport, clients: int) -> str:
     answered = report.outcomes[ANSWERED]
     refused = report.outcomes[SENTENCE]
     errors = report.sent - answered - refused
-    return "\n".join([
-        "| clients | requests | answered | refused with a sentence | errors | p50 s | p95 s | wall s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-        f"| {clients} | {report.sent} | {answered} | {refused} | {errors} | {percentile(report.latencies, 50):.2f} "
-        f"| {percentile(report.latencies, 95):.2f} | {report.seconds:.1f} |",
-    ] + [f"  refusal x{n}: {m}" for m, n in report.messages.most_common(5)])
+    return "\n".join(
+        [
+            "| clients | requests | answered | refused with a sentence | errors | p50 s | p95 s | wall s |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            f"| {clients} | {report.sent} | {answered} | {refused} | {errors} | {percentile(report.latencies, 50):.2f} "
+            f"| {percentile(report.latencies, 95):.2f} | {report.seconds:.1f} |",
+        ]
+        + [f"  refusal x{n}: {m}" for m, n in report.messages.most_common(5)]
+    )
 
 
 def checkpoint_table(rows: list[dict]) -> str:
-    lines = ["| breakage | /expand: clear sentence | /generate (no expansion) | /caption | answers after |",
-             "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['kind']} | {'yes' if r['clear sentence'] else 'NO'}: {str(r['expand said'])[:70]} "
-              f"| {r['generate']} | {r['caption']} | {'yes' if r['still answers'] else 'no'} |" for r in rows]
+    lines = [
+        "| breakage | /expand: clear sentence | /generate (no expansion) | /caption | answers after |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {r['kind']} | {'yes' if r['clear sentence'] else 'NO'}: {str(r['expand said'])[:70]} "
+        f"| {r['generate']} | {r['caption']} | {'yes' if r['still answers'] else 'no'} |"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
-def summary(results: list[Result], report: CrowdReport | None, checkpoints: list[dict],
-            poisoned: Counter | None = None) -> tuple[str, bool]:
+def summary(
+    results: list[Result], report: CrowdReport | None, checkpoints: list[dict], poisoned: Counter | None = None
+) -> tuple[str, bool]:
     """The final table and whether everything held."""
     counts = Counter(r.outcome for r in results)
-    rows = [(f"bad inputs sent ({len(results)})", f"{len(results) - counts[NOT_SENT]}", "> 200",
-             len(results) - counts[NOT_SENT] > 200)]
+    rows = [
+        (
+            f"bad inputs sent ({len(results)})",
+            f"{len(results) - counts[NOT_SENT]}",
+            "> 200",
+            len(results) - counts[NOT_SENT] > 200,
+        )
+    ]
     rows += [(outcome, str(counts[outcome]), "0", counts[outcome] == 0) for outcome in FAILURES]
     if report is not None:
         answered = report.outcomes[ANSWERED]
-        rows.append(("crowd answered", f"{answered} of {report.sent}", f"{report.sent} of {report.sent}",
-                     answered == report.sent))
+        rows.append(
+            (
+                "crowd answered",
+                f"{answered} of {report.sent}",
+                f"{report.sent} of {report.sent}",
+                answered == report.sent,
+            )
+        )
     if poisoned:
         goods = sum(n for (kind, _), n in poisoned.items() if kind == "good")
-        rows.append(("good requests sent with a bad one, answered", f"{poisoned['good', ANSWERED]} of {goods}",
-                     f"{goods} of {goods}", poisoned["good", ANSWERED] == goods))
+        rows.append(
+            (
+                "good requests sent with a bad one, answered",
+                f"{poisoned['good', ANSWERED]} of {goods}",
+                f"{goods} of {goods}",
+                poisoned["good", ANSWERED] == goods,
+            )
+        )
     if checkpoints:
-        clear = sum(r["clear sentence"] and r["generate"] == ANSWERED and r["caption"] == ANSWERED
-                    and r["still answers"] for r in checkpoints)
-        rows.append(("broken checkpoints: clear sentence, rest serves", f"{clear} of {len(checkpoints)}",
-                     f"{len(checkpoints)} of {len(checkpoints)}", clear == len(checkpoints)))
+        clear = sum(
+            r["clear sentence"] and r["generate"] == ANSWERED and r["caption"] == ANSWERED and r["still answers"]
+            for r in checkpoints
+        )
+        rows.append(
+            (
+                "broken checkpoints: clear sentence, rest serves",
+                f"{clear} of {len(checkpoints)}",
+                f"{len(checkpoints)} of {len(checkpoints)}",
+                clear == len(checkpoints),
+            )
+        )
     lines = ["| check | measured | target | |", "| --- | --- | --- | --- |"]
     lines += [f"| {name} | {value} | {target} | {'ok' if ok else 'FAIL'} |" for name, value, target, ok in rows]
     return "\n".join(lines), all(ok for *_, ok in rows)

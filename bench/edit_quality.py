@@ -8,6 +8,7 @@ Cases: scenes drawn by worlds.shapes.world.random_scene with --seed (the trainer
 rendered exactly; the instruction forms and references are picked at random from the contract's.
 The diffusion model was never trained on edits; some scenes fall in the held-out split (counted).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,11 @@ KINDS = ("colour", "shape", "size", "remove", "background", "style")
 def reference(scene: Scene, index: int, rng: random.Random) -> str:
     """One way of naming object `index` of the scene that names it alone."""
     o = scene.objects[index]
-    forms = [f"the {rng.choice(COLOUR_WORDS[o.colour])} {rng.choice(SHAPE_WORDS[o.shape])}",
-             f"the {rng.choice(COLOUR_WORDS[o.colour])} one", f"the object {rng.choice(WHERE_WORDS[o.position])}"]
+    forms = [
+        f"the {rng.choice(COLOUR_WORDS[o.colour])} {rng.choice(SHAPE_WORDS[o.shape])}",
+        f"the {rng.choice(COLOUR_WORDS[o.colour])} one",
+        f"the object {rng.choice(WHERE_WORDS[o.position])}",
+    ]
     if o.position != "center":
         forms.append(f"the {o.position} one")
     if sum(p.shape == o.shape for p in scene.objects) == 1:
@@ -94,16 +98,28 @@ def score_kind(cache, kind: str, n: int, seed: int, verify: int, steps: int | No
 
 
 REFUSALS = [
-    ("a large red circle on the left and a small blue cross on the right on a gray background, flat style",
-     "make the triangle green", "There is no triangle"),
-    ("a large red circle on the left and a small blue circle on the right on a gray background, flat style",
-     "make the circle green", "There are two circles"),
+    (
+        "a large red circle on the left and a small blue cross on the right on a gray background, flat style",
+        "make the triangle green",
+        "There is no triangle",
+    ),
+    (
+        "a large red circle on the left and a small blue circle on the right on a gray background, flat style",
+        "make the circle green",
+        "There are two circles",
+    ),
     ("a small green triangle at the top on a white background, flat style", "remove the triangle", "only this one"),
-    ("a large red circle on the left and a small blue cross on the right on a gray background, flat style",
-     "make the circle blue", "already blue"),
+    (
+        "a large red circle on the left and a small blue cross on the right on a gray background, flat style",
+        "make the circle blue",
+        "already blue",
+    ),
     ("a small green triangle at the top on a white background, outline style", "rotate it please", "not an edit"),
-    ("a small green triangle at the top on a white background, outline style", "make the object in the center red",
-     "no object in the center"),
+    (
+        "a small green triangle at the top on a white background, outline style",
+        "make the object in the center red",
+        "no object in the center",
+    ),
 ]
 
 
@@ -134,13 +150,17 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     cache = ModelCache(load_registry(), device="cpu", budget_gb=2)
     started = time.perf_counter()
-    rows = {kind: score_kind(cache, kind, args.per_kind, args.seed, args.verify, args.steps, args.strength)
-            for kind in KINDS}
+    rows = {
+        kind: score_kind(cache, kind, args.per_kind, args.seed, args.verify, args.steps, args.strength)
+        for kind in KINDS
+    }
     seconds = time.perf_counter() - started
     total = sum(r["right"] * r["n"] for r in rows.values()) / sum(r["n"] for r in rows.values())
-    print(f"{MODEL}, {args.per_kind} cases per kind (seed {args.seed}), verify {args.verify}, steps "
-          f"{args.steps or 'default'}, strength {args.strength or 'default'}; "
-          f"{seconds / (len(KINDS) * args.per_kind):.2f} s per edit on {torch.get_num_threads()} CPU thread(s)")
+    print(
+        f"{MODEL}, {args.per_kind} cases per kind (seed {args.seed}), verify {args.verify}, steps "
+        f"{args.steps or 'default'}, strength {args.strength or 'default'}; "
+        f"{seconds / (len(KINDS) * args.per_kind):.2f} s per edit on {torch.get_num_threads()} CPU thread(s)"
+    )
     print("| kind | right | target | mean abs pixel change outside the region | scenes in the held-out split |")
     print("| --- | --- | --- | --- | --- |")
     for kind, r in rows.items():

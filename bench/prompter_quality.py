@@ -16,6 +16,7 @@ instead of zoo/starter/shapes-prompter; --write-card then writes into DIR/README
 they are not canonical) and counts the pictures whose scene (worlds.shapes.scene_parser) has every
 stated attribute.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,8 +97,10 @@ def score(cache: ModelCache, batch: list[tuple[str, Request]], seed: int) -> tup
     checked = [right(stated, c) for (_, c), (_, stated) in zip(pairs, batch)]
     # where a sample passed, `expand` returns that very sample (same seeds, same check); it runs only for the rest
     world = world_for(entry.world)
-    expanded = [right(stated, c if world.agreement(text, c) == 1.0 else expand(cache, text, PROMPTER, seed + i))
-                for i, ((text, stated), (_, c)) in enumerate(zip(batch, pairs))]
+    expanded = [
+        right(stated, c if world.agreement(text, c) == 1.0 else expand(cache, text, PROMPTER, seed + i))
+        for i, ((text, stated), (_, c)) in enumerate(zip(batch, pairs))
+    ]
     return sum(first) / len(first), sum(checked) / len(checked), sum(expanded) / len(expanded)
 
 
@@ -130,9 +133,11 @@ def drawn_right(cache: ModelCache, seed: int, n: int) -> float:
 
 def table(cache: ModelCache, seed: int, n: int, draw: int, folder: Path = CARD) -> str:
     seen = training_requests(folder)
-    rows = ["| requests | cases | request seen in training | first sample alone (the model) | sample-and-check, "
-            f"up to {WORLD_RETRIES} (model + rule-based reader) | with the grammar's fallback (`expand`) |",
-            "| --- | --- | --- | --- | --- | --- |"]
+    rows = [
+        "| requests | cases | request seen in training | first sample alone (the model) | sample-and-check, "
+        f"up to {WORLD_RETRIES} (model + rule-based reader) | with the grammar's fallback (`expand`) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     sets = [(lang, False, n if lang != "English with Chinese words" else n // 2) for lang in WRITERS]
     sets += [("English", True, n // 2), ("Chinese", True, n // 2)]
     for language, held, size in sets:
@@ -141,23 +146,27 @@ def table(cache: ModelCache, seed: int, n: int, draw: int, folder: Path = CARD) 
         name = f"held-out scenes, {language}" if held else language
         overlap = sum(text in seen for text, _ in batch)
         rows.append(f"| {name} | {size} | {overlap} | " + " | ".join(f"{100 * v:.1f} %" for v in shares) + " |")
-    text = (f"`python -m bench.prompter_quality --seed {seed} --cases {n} --draw {draw}`: fresh requests; "
-            f"right = a canonical sentence with "
-            f"every stated attribute and as many objects. \"Seen in training\" counts requests that occur word for "
-            f"word among the {len(seen)} distinct training requests, regenerated from training_config.json; a "
-            f"held-out request states a held-out combination (purple triangle, small cross at the top), whose "
-            f"scenes no training request comes from.\n\n"
-            f"Three columns: the first sample alone is the model alone. Sample-and-check adds the rule-based "
-            f"reader (worlds/shapes/requests.py, chinese.py): up to {WORLD_RETRIES} samples, the first it passes, "
-            f"else the sample it agrees with most; the model still writes every sentence. The grammar's fallback "
-            f"column is what `python -m pipelines expand` returns: the same, except that when no sample passes, the "
-            f"rule-based grammar writes the canonical sentence itself (World.complete) from what the reader finds "
-            f"in the request, so there the model writes nothing.\n\n" + "\n".join(rows) + "\n")
+    text = (
+        f"`python -m bench.prompter_quality --seed {seed} --cases {n} --draw {draw}`: fresh requests; "
+        f"right = a canonical sentence with "
+        f'every stated attribute and as many objects. "Seen in training" counts requests that occur word for '
+        f"word among the {len(seen)} distinct training requests, regenerated from training_config.json; a "
+        f"held-out request states a held-out combination (purple triangle, small cross at the top), whose "
+        f"scenes no training request comes from.\n\n"
+        f"Three columns: the first sample alone is the model alone. Sample-and-check adds the rule-based "
+        f"reader (worlds/shapes/requests.py, chinese.py): up to {WORLD_RETRIES} samples, the first it passes, "
+        f"else the sample it agrees with most; the model still writes every sentence. The grammar's fallback "
+        f"column is what `python -m pipelines expand` returns: the same, except that when no sample passes, the "
+        f"rule-based grammar writes the canonical sentence itself (World.complete) from what the reader finds "
+        f"in the request, so there the model writes nothing.\n\n" + "\n".join(rows) + "\n"
+    )
     if draw:
         share = drawn_right(cache, seed, draw)
-        text += (f"\nDrawn end to end (`generate`, which expands a request that is not canonical, then "
-                 f"starter/shapes-diffusion): {draw} Chinese one-object requests, {100 * share:.1f} % of the pictures "
-                 f"have every stated attribute (read from the picture by worlds.shapes.scene_parser).\n")
+        text += (
+            f"\nDrawn end to end (`generate`, which expands a request that is not canonical, then "
+            f"starter/shapes-diffusion): {draw} Chinese one-object requests, {100 * share:.1f} % of the pictures "
+            f"have every stated attribute (read from the picture by worlds.shapes.scene_parser).\n"
+        )
     return text
 
 
@@ -168,7 +177,7 @@ def write_card(text: str, folder: Path = CARD) -> None:
     body = card.read_text()
     if SECTION in body:
         before, after = body.split("\n" + SECTION, 1)
-        body = before + (after[after.find("\n## "):] if "\n## " in after else "")
+        body = before + (after[after.find("\n## ") :] if "\n## " in after else "")
     head, mark, tail = body.partition("\n## Measured by bench/starter_quality.py")
     card.write_text(head.rstrip() + f"\n\n{SECTION}\n\n{text}" + (mark + tail if mark else ""))
 

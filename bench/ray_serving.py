@@ -11,6 +11,7 @@ latency. Throughput: `clients` threads sending `requests` requests in all. Model
 replicas started before any timing. The cycle through all backends runs `rounds` times and each
 keeps its best latency and throughput, since other work on the machine comes and goes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,9 +24,11 @@ from pathlib import Path
 
 from pipelines.results import GenerateRequest
 
-PROMPTS = ["a large red circle on the left on a white background, flat style",
-           "a small blue square at the top on a white background, flat style",
-           "a green triangle on the right on a white background, flat style"]
+PROMPTS = [
+    "a large red circle on the left on a white background, flat style",
+    "a small blue square at the top on a white background, flat style",
+    "a green triangle on the right on a white background, flat style",
+]
 DIFFUSION = "starter/shapes-diffusion"
 SETUPS = {  # name: (replicas, torch threads per replica, share_draws)
     "ray, 1 replica": (1, None, False),
@@ -54,8 +57,14 @@ def measure(backend, requests: int, clients: int) -> dict:
 
 def ray_config(folder: Path, replicas: int, threads: int | None, share: bool) -> Path:
     path = folder / f"ray-{replicas}-{threads}-{share}.toml"
-    lines = ["[defaults]", "cpus = 0.25", f'[models."{DIFFUSION}"]', f"replicas = {replicas}",
-             f"cpus = {2 / replicas - 0.25}", f"share_draws = {str(share).lower()}"]
+    lines = [
+        "[defaults]",
+        "cpus = 0.25",
+        f'[models."{DIFFUSION}"]',
+        f"replicas = {replicas}",
+        f"cpus = {2 / replicas - 0.25}",
+        f"share_draws = {str(share).lower()}",
+    ]
     path.write_text("\n".join(lines + ([f"threads = {threads}"] if threads else [])) + "\n")
     return path
 
@@ -74,8 +83,12 @@ def main() -> None:
     from zoo.cache import ModelCache
     from zoo.registry import DEFAULT_REGISTRY, load_registry
 
-    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}})
+    ray.init(
+        num_cpus=os.cpu_count(),
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}},
+    )
     local = LocalBackend(ModelCache(load_registry(), device="cpu"))
     runs: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -88,16 +101,22 @@ def main() -> None:
                 runs.setdefault(name, []).append(measure(backend, args.requests, args.clients))
                 backend.shutdown(delete_deployments=True)
     ray.shutdown()
-    rows = {name: {"latency_ms": min(r["latency_ms"] for r in rs), "throughput": max(r["throughput"] for r in rs)}
-            for name, rs in runs.items()}
+    rows = {
+        name: {"latency_ms": min(r["latency_ms"] for r in rs), "throughput": max(r["throughput"] for r in rs)}
+        for name, rs in runs.items()
+    }
     baseline = rows["in-process"]
-    print(f"{os.cpu_count()} CPUs, torch {torch.__version__}, ray {ray.__version__}, load average at the end "
-          f"{os.getloadavg()[0]:.1f}; {args.requests} requests from {args.clients} clients; {DIFFUSION} 64x64, "
-          f"4 steps; best of {args.rounds} rounds")
+    print(
+        f"{os.cpu_count()} CPUs, torch {torch.__version__}, ray {ray.__version__}, load average at the end "
+        f"{os.getloadavg()[0]:.1f}; {args.requests} requests from {args.clients} clients; {DIFFUSION} 64x64, "
+        f"4 steps; best of {args.rounds} rounds"
+    )
     print(f"{'backend':<30} {'latency ms':>10} {'overhead ms':>11} {'pictures/s':>10} {'vs in-process':>13}")
     for name, row in rows.items():
-        print(f"{name:<30} {row['latency_ms']:>10.0f} {row['latency_ms'] - baseline['latency_ms']:>11.0f} "
-              f"{row['throughput']:>10.2f} {row['throughput'] / baseline['throughput']:>12.2f}x")
+        print(
+            f"{name:<30} {row['latency_ms']:>10.0f} {row['latency_ms'] - baseline['latency_ms']:>11.0f} "
+            f"{row['throughput']:>10.2f} {row['throughput'] / baseline['throughput']:>12.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ The API figures come from the real app (app.main) in a subprocess started by thi
 `--serve-atelier`: it only adds a thread that writes the batcher's call sizes to a file, read between
 phases for the number of pipeline calls and the mean batch size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,6 +54,7 @@ class Timing:
 
 # ------------------------------------------------------------------ in process: raw diffusers and the pipeline
 
+
 def run_settings() -> dict:
     from pipelines import text2image
     from zoo.registry import DEFAULT_REGISTRY, load_registry
@@ -74,23 +76,29 @@ def in_process(requests: int, rounds: int = 3) -> dict[str, Timing]:
 
     diffusers_logging.disable_progress_bar()
     run = run_settings()
-    kwargs = dict(num_inference_steps=run["steps"], guidance_scale=run["guidance"], width=run["width"],
-                  height=run["height"])
-    pipe = StableDiffusionPipeline.from_pretrained(REPO / "zoo" / "starter" / "shapes-diffusion",
-                                                   dtype=torch.float32, use_safetensors=True)
+    kwargs = dict(
+        num_inference_steps=run["steps"], guidance_scale=run["guidance"], width=run["width"], height=run["height"]
+    )
+    pipe = StableDiffusionPipeline.from_pretrained(
+        REPO / "zoo" / "starter" / "shapes-diffusion", dtype=torch.float32, use_safetensors=True
+    )
     pipe.set_progress_bar_config(disable=True)
     cache = ModelCache(load_registry(DEFAULT_REGISTRY), device="cpu")
 
     def raw(n: int, seed: int) -> None:
-        pipe(prompt=[CANONICAL] * n, generator=[torch.Generator("cpu").manual_seed(seed + i) for i in range(n)],
-             **kwargs)
+        pipe(
+            prompt=[CANONICAL] * n, generator=[torch.Generator("cpu").manual_seed(seed + i) for i in range(n)], **kwargs
+        )
 
     def atelier(seed: int) -> None:
         text2image.generate(cache, CANONICAL, model_id=MODEL, seed=seed, expand_with="none")
 
     raw(1, 0), atelier(0), raw(8, 0)  # loads and first-call costs stay out of the figures
-    out = {"raw diffusers, batch 1": Timing(), "Atelier pipeline, in process": Timing(),
-           "raw diffusers, batch 8": Timing(pictures_per_request=8)}
+    out = {
+        "raw diffusers, batch 1": Timing(),
+        "Atelier pipeline, in process": Timing(),
+        "raw diffusers, batch 8": Timing(pictures_per_request=8),
+    }
     for r in range(rounds):
         for i in range(r, requests, rounds):
             out["raw diffusers, batch 1"].seconds.append(_timed(raw, 1, i))
@@ -107,6 +115,7 @@ def _timed(fn, *args) -> float:
 
 
 # ------------------------------------------------------------------ servers
+
 
 def serve_atelier(port: int, stats: Path) -> None:
     """`python app.py --offline --port PORT` (app.main itself), plus a thread that writes the batcher's
@@ -151,8 +160,13 @@ def start_server(flag: str, *extra: str, log: Path) -> App:
     port = free_port()
     started = time.perf_counter()
     with open(log, "ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "bench.serving", flag, str(port), *extra], cwd=REPO,
-                                   env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.serving", flag, str(port), *extra],
+            cwd=REPO,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/"
     while not answers(url, 2):
         if process.poll() is not None or time.perf_counter() - started > 300:
@@ -162,6 +176,7 @@ def start_server(flag: str, *extra: str, log: Path) -> App:
 
 
 # ------------------------------------------------------------------ over the API
+
 
 def _client(url: str):
     from gradio_client import Client
@@ -183,8 +198,11 @@ def batch_sizes(stats: Path) -> list[int]:
 def one_client(url: str, requests: int, api: str = "/generate", stats: Path | None = None) -> Timing:
     """`requests` calls in turn from one client (after two warm-up calls)."""
     client = _client(url)
-    call = (lambda i: _generate(client, 1000 + i)) if api == "/generate" else \
-        (lambda i: client.predict(f"picture {i}", api_name=api))
+    call = (
+        (lambda i: _generate(client, 1000 + i))
+        if api == "/generate"
+        else (lambda i: client.predict(f"picture {i}", api_name=api))
+    )
     call(-1), call(-2)
     before = len(batch_sizes(stats)) if stats else 0
     timing = Timing()
@@ -266,16 +284,25 @@ def ready_time(log: Path, starts: int = 3) -> tuple[float, float, list[float]]:
 
 # ------------------------------------------------------------------ the report
 
+
 def table(timings: dict[str, Timing]) -> str:
-    lines = ["| path | ms per picture (median) | ms per picture (mean) | p50 ms | p95 ms | requests | errors "
-             "| pipeline calls | mean batch |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| path | ms per picture (median) | ms per picture (mean) | p50 ms | p95 ms | requests | errors "
+        "| pipeline calls | mean batch |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name, t in timings.items():
-        per_picture = 1000 * t.wall / (len(t.seconds) * t.pictures_per_request) if t.wall and "clients" in name \
+        per_picture = (
+            1000 * t.wall / (len(t.seconds) * t.pictures_per_request)
+            if t.wall and "clients" in name
             else t.ms_per_picture()
+        )
         calls = f"{len(t.calls)} | {statistics.mean(t.calls):.2f}" if t.calls else "- | -"
-        lines.append(f"| {name} | {per_picture:.1f} | {t.ms_per_picture(statistics.mean):.1f} "
-                     f"| {1000 * percentile(t.seconds, 50):.0f} | {1000 * percentile(t.seconds, 95):.0f} "
-                     f"| {len(t.seconds)} | {t.errors} | {calls} |")
+        lines.append(
+            f"| {name} | {per_picture:.1f} | {t.ms_per_picture(statistics.mean):.1f} "
+            f"| {1000 * percentile(t.seconds, 50):.0f} | {1000 * percentile(t.seconds, 95):.0f} "
+            f"| {len(t.seconds)} | {t.errors} | {calls} |"
+        )
     return "\n".join(lines) + "\n(concurrent rows: ms per picture = the burst's wall time / pictures)"
 
 
@@ -285,21 +312,36 @@ def verdicts(t: dict[str, Timing], previews: tuple[int, bool], ready: tuple) -> 
     ratio = pipeline.ms_per_picture() / raw.ms_per_picture()
     own = api.ms_per_picture() - pipeline.ms_per_picture() - bare.ms_per_picture()
     one_rate = len(one.seconds) / one.wall
-    rows = [("pipeline / raw diffusers (medians)", f"{ratio:.3f}x", "<= 1.05x", ratio <= 1.05),
-            ("Atelier's own work per API request (API - pipeline - bare, medians)", f"{own:.1f} ms", "<= 25 ms",
-             own <= 25)]
+    rows = [
+        ("pipeline / raw diffusers (medians)", f"{ratio:.3f}x", "<= 1.05x", ratio <= 1.05),
+        ("Atelier's own work per API request (API - pipeline - bare, medians)", f"{own:.1f} ms", "<= 25 ms", own <= 25),
+    ]
     for k in (8, 32):
         burst = t[f"{k} clients at once"]
         gain = (len(burst.seconds) / burst.wall) / one_rate
-        rows.append((f"{k} clients: throughput vs one client in turn", f"{gain:.2f}x, {burst.errors} errors",
-                     ">= 2.0x, 0 errors" if k == 8 else "(no target)", gain >= 2.0 and not burst.errors if k == 8
-                     else True))
-    rows += [("previews streamed before the final picture (8 steps)",
-              f"{previews[0]}{'' if previews[1] else ' (final output is a preview!)'}", ">= 2",
-              previews[0] >= 2 and previews[1]),
-             ("`python app.py --offline`: start to first answer (median of "
-              f"{', '.join(f'{x:.1f}' for x in ready[2])})", f"{ready[0]:.1f} s", "<= 5 s", ready[0] <= 5),
-             ("`python app.py --offline`: start to first picture", f"{ready[1]:.1f} s", "(no target)", True)]
+        rows.append(
+            (
+                f"{k} clients: throughput vs one client in turn",
+                f"{gain:.2f}x, {burst.errors} errors",
+                ">= 2.0x, 0 errors" if k == 8 else "(no target)",
+                gain >= 2.0 and not burst.errors if k == 8 else True,
+            )
+        )
+    rows += [
+        (
+            "previews streamed before the final picture (8 steps)",
+            f"{previews[0]}{'' if previews[1] else ' (final output is a preview!)'}",
+            ">= 2",
+            previews[0] >= 2 and previews[1],
+        ),
+        (
+            f"`python app.py --offline`: start to first answer (median of {', '.join(f'{x:.1f}' for x in ready[2])})",
+            f"{ready[0]:.1f} s",
+            "<= 5 s",
+            ready[0] <= 5,
+        ),
+        ("`python app.py --offline`: start to first picture", f"{ready[1]:.1f} s", "(no target)", True),
+    ]
     lines = ["| check | measured | target | |", "| --- | --- | --- | --- |"]
     lines += [f"| {name} | {value} | {target} | {'ok' if ok else 'MISSED'} |" for name, value, target, ok in rows]
     return "\n".join(lines), all(ok for *_, ok in rows)
@@ -309,8 +351,10 @@ def machine() -> str:
     import torch
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, {os.cpu_count()} CPUs, torch threads "
-            f"{torch.get_num_threads()}, load average {load}")
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, {os.cpu_count()} CPUs, torch threads "
+        f"{torch.get_num_threads()}, load average {load}"
+    )
 
 
 def main(argv=None) -> int:

@@ -7,6 +7,7 @@ checking that readers of pictures learned the contract and not one renderer's pi
 Outlines are eroded by steps that alternate 4- and 8-neighbours (world.py uses a disc); with
 antialias the scene is drawn at 4x and box-averaged, so edges blend with the background.
 """
+
 from __future__ import annotations
 
 import random
@@ -14,8 +15,16 @@ import random
 from PIL import Image, ImageChops, ImageDraw
 
 BG = {"white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128)}
-INK = {"red": (220, 40, 40), "orange": (245, 140, 30), "yellow": (240, 210, 40), "green": (40, 170, 70),
-       "cyan": (40, 200, 210), "blue": (40, 80, 220), "purple": (140, 60, 200), "pink": (240, 120, 180)}
+INK = {
+    "red": (220, 40, 40),
+    "orange": (245, 140, 30),
+    "yellow": (240, 210, 40),
+    "green": (40, 170, 70),
+    "cyan": (40, 200, 210),
+    "blue": (40, 80, 220),
+    "purple": (140, 60, 200),
+    "pink": (240, 120, 180),
+}
 SIDE = {"small": 16, "large": 28}
 CENTRE = {"center": (32, 32), "left": (16, 32), "right": (48, 32), "top": (32, 16), "bottom": (32, 48)}
 
@@ -54,8 +63,9 @@ def _outline(mask: Image.Image, width: int = 3) -> Image.Image:
     return ImageChops.subtract(mask.convert("L"), inner.convert("L")).point(lambda v: 255 if v else 0).convert("1")
 
 
-def draw_scene(background: str, style: str, objects: list[tuple[str, str, str, str]],
-               antialias: bool = False) -> Image.Image:
+def draw_scene(
+    background: str, style: str, objects: list[tuple[str, str, str, str]], antialias: bool = False
+) -> Image.Image:
     """The scene; `antialias` draws it four times larger and averages each 4 x 4 block into a pixel."""
     scale = 4 if antialias else 1
     image = Image.new("RGB", (64, 64), BG[background])
@@ -76,13 +86,20 @@ def random_objects(rng: random.Random, count: int) -> list[tuple[str, str, str, 
     else:
         first = rng.choice(["left", "right", "top", "bottom"])
         places = [first, {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}[first]]
-    return [(c, rng.choice(["circle", "square", "triangle", "cross"]), rng.choice(["small", "large"]), p)
-            for c, p in zip(colours, places)]
+    return [
+        (c, rng.choice(["circle", "square", "triangle", "cross"]), rng.choice(["small", "large"]), p)
+        for c, p in zip(colours, places)
+    ]
 
 
 def describe(background: str, style: str, objects) -> str:
     """The canonical sentence of the contract for these objects, in the order given."""
-    where = {"center": "in the center", "left": "on the left", "right": "on the right", "top": "at the top",
-             "bottom": "at the bottom"}
+    where = {
+        "center": "in the center",
+        "left": "on the left",
+        "right": "on the right",
+        "top": "at the top",
+        "bottom": "at the bottom",
+    }
     body = " and ".join(f"a {size} {colour} {shape} {where[pos]}" for colour, shape, size, pos in objects)
     return f"{body} on a {background} background, {style} style"

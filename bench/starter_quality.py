@@ -7,6 +7,7 @@ Fresh cases: scenes and requests drawn with a seed the trainers never use (they 
 does not make a fresh scene: the world is small, and most of these scenes occur in training (all of the
 one-object ones); bench/training_overlap.py counts how many, and scores the held-out split.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,9 @@ from bench import prompter_quality
 from pipelines.captioning import caption_loaded
 from pipelines.style_transfer import stylize
 from pipelines.text2image import draw, generate, settings
+from worlds.shapes import SHAPES_WORLD
 from worlds.shapes.scene_parser import compare, parse_image
 from worlds.shapes.world import parse_sentence, random_scene, reading_order, render_pil, sentence, with_style
-from worlds.shapes import SHAPES_WORLD
 from zoo.cache import ModelCache
 from zoo.registry import load_registry
 
@@ -94,8 +95,12 @@ def seconds_per_picture(cache, repeats: int = 20) -> float:
     generate(cache, "a small red circle in the center on a white background, flat style", model_id=DIFFUSION, seed=0)
     started = time.perf_counter()
     for i in range(repeats):
-        generate(cache, "a large blue square on the left and a small pink cross on the right on a gray background, flat style",
-                 model_id=DIFFUSION, seed=i)
+        generate(
+            cache,
+            "a large blue square on the left and a small pink cross on the right on a gray background, flat style",
+            model_id=DIFFUSION,
+            seed=i,
+        )
     return (time.perf_counter() - started) / repeats
 
 
@@ -108,59 +113,86 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     cache = ModelCache(load_registry())
-    entry = cache.registry.get(DIFFUSION)
-    n = args.cases
-    one, two = scenes(args.seed, n, 1), scenes(args.seed + 1, n, 2)
-
-    steps_rows = []
-    for steps in [int(s) for s in args.steps.split(",")]:
-        steps_rows.append((steps, diffusion_accuracy(cache, entry, one, steps, args.seed),
-                           diffusion_accuracy(cache, entry, two, steps, args.seed)))
-    default_steps = settings(entry)["steps"]
-    at_default = next((r for r in steps_rows if r[0] == default_steps), None) or (
-        default_steps, diffusion_accuracy(cache, entry, one, default_steps, args.seed),
-        diffusion_accuracy(cache, entry, two, default_steps, args.seed))
-    rows = [
-        ("shapes-diffusion", "one-object scenes entirely right", at_default[1], ">= 90 %", at_default[1] >= 0.90),
-        ("shapes-diffusion", "two-object scenes entirely right", at_default[2], ">= 75 %", at_default[2] >= 0.75),
-    ]
-    styl = stylize_accuracy(cache, scenes(args.seed + 2, n // 2, None), args.seed)
-    rows.append(("shapes-diffusion", "stylize: objects kept, style switched", styl, ">= 80 %", styl >= 0.80))
-    cap = captioner_accuracy(cache, scenes(args.seed + 3, n, None))
-    rows.append(("shapes-captioner", "exact canonical sentence on rendered pictures (either object order)", cap,
-                 ">= 95 %", cap >= 0.95))
-    cap2 = captioner_accuracy_second_renderer(cache, n, args.seed + 5)
-    rows.append(("shapes-captioner", "exact sentence on pictures of a second renderer (bench/spec_render.py, half "
-                 "antialiased; either object order)", cap2, ">= 97 %", cap2 >= 0.97))
-    prm = prompter_accuracy(cache, args.seed + 4, n)
-    rows.append(("shapes-prompter", "English requests: canonical output keeping every stated attribute "
-                 "(sample-and-check)", prm, ">= 95 %", prm >= 0.95))
-    spp = seconds_per_picture(cache)
-    cpu = f"{torch.get_num_threads()}-thread CPU"
-    table = ["| model | measure | measured | target | met |", "| --- | --- | --- | --- | --- |"]
-    table += [f"| {m} | {what} | {100 * v:.1f} % | {t} | {'yes' if ok else 'no'} |" for m, what, v, t, ok in rows]
-    table.append(f"| shapes-diffusion | seconds per 64 x 64 picture, default settings ({default_steps} steps), {cpu} "
-                 f"| {spp:.3f} s | <= 0.5 | {'yes' if spp <= 0.5 else 'no'} |")
-    steps_table = ["| steps | one-object right | two-object right |", "| --- | --- | --- |"]
-    steps_table += [f"| {s} | {100 * a:.1f} % | {100 * b:.1f} % |" for s, a, b in steps_rows]
-    text = (f"Fresh cases: {n} one-object and {n} two-object scenes (seed {args.seed}), {n // 2} stylize cases, "
-            f"{n} captions, {n} requests.\n\n" + "\n".join(table) + "\n\nAccuracy against diffusion steps:\n\n"
-            + "\n".join(steps_table) + "\n")
-    from bench import training_overlap
-
-    seen, draws, config = training_overlap.diffusion_training_pictures()
-    text += ("\n" + training_overlap.overlap_text(seen, draws, config, args.seed, n) + "\n\n"
-             + training_overlap.held_out_text(cache, seen, args.seed, n) + "\n")
+    text = measured_text(cache, args.seed, args.cases, [int(s) for s in args.steps.split(",")])
     print(text)
     if args.write_cards:
         for model in ("shapes-diffusion", "shapes-captioner", "shapes-prompter"):
             card = Path(__file__).resolve().parent.parent / "zoo" / "starter" / model / "README.md"
             body = card.read_text().split("\n## Measured by bench/starter_quality.py")[0].rstrip()
             card.write_text(body + "\n\n## Measured by bench/starter_quality.py\n\n" + text)
-    prompter_table = prompter_quality.table(cache, args.seed + 4, n, draw=60)
+    prompter_table = prompter_quality.table(cache, args.seed + 4, args.cases, draw=60)
     print(prompter_table)
     if args.write_cards:
         prompter_quality.write_card(prompter_table)
+
+
+def measured_text(cache, seed: int, n: int, step_counts: list[int]) -> str:
+    """The targets table, the steps table and the overlap with training, as the cards show them."""
+    entry = cache.registry.get(DIFFUSION)
+    one, two = scenes(seed, n, 1), scenes(seed + 1, n, 2)
+    steps_rows = [
+        (steps, diffusion_accuracy(cache, entry, one, steps, seed), diffusion_accuracy(cache, entry, two, steps, seed))
+        for steps in step_counts
+    ]
+    default_steps = settings(entry)["steps"]
+    at_default = next((r for r in steps_rows if r[0] == default_steps), None) or (
+        default_steps,
+        diffusion_accuracy(cache, entry, one, default_steps, seed),
+        diffusion_accuracy(cache, entry, two, default_steps, seed),
+    )
+    table = ["| model | measure | measured | target | met |", "| --- | --- | --- | --- | --- |"]
+    table += [
+        f"| {m} | {what} | {100 * v:.1f} % | {t} | {'yes' if v >= low else 'no'} |"
+        for m, what, v, t, low in target_rows(cache, seed, n, at_default)
+    ]
+    spp = seconds_per_picture(cache)
+    table.append(
+        f"| shapes-diffusion | seconds per 64 x 64 picture, default settings ({default_steps} steps), "
+        f"{torch.get_num_threads()}-thread CPU | {spp:.3f} s | <= 0.5 | {'yes' if spp <= 0.5 else 'no'} |"
+    )
+    steps_table = ["| steps | one-object right | two-object right |", "| --- | --- | --- |"]
+    steps_table += [f"| {s} | {100 * a:.1f} % | {100 * b:.1f} % |" for s, a, b in steps_rows]
+    from bench import training_overlap
+
+    seen, draws, config = training_overlap.diffusion_training_pictures()
+    return (
+        f"Fresh cases: {n} one-object and {n} two-object scenes (seed {seed}), {n // 2} stylize cases, "
+        f"{n} captions, {n} requests.\n\n"
+        + "\n".join(table)
+        + "\n\nAccuracy against diffusion steps:\n\n"
+        + "\n".join(steps_table)
+        + "\n\n"
+        + training_overlap.overlap_text(seen, draws, config, seed, n)
+        + "\n\n"
+        + training_overlap.held_out_text(cache, seen, seed, n)
+        + "\n"
+    )
+
+
+def target_rows(cache, seed: int, n: int, at_default) -> list[tuple[str, str, float, str, float]]:
+    """(model, measure, measured share, target text, target share) for every target of the starter zoo."""
+    styl = stylize_accuracy(cache, scenes(seed + 2, n // 2, None), seed)
+    second = "exact sentence on pictures of a second renderer (bench/spec_render.py, half antialiased; either order)"
+    return [
+        ("shapes-diffusion", "one-object scenes entirely right", at_default[1], ">= 90 %", 0.90),
+        ("shapes-diffusion", "two-object scenes entirely right", at_default[2], ">= 75 %", 0.75),
+        ("shapes-diffusion", "stylize: objects kept, style switched", styl, ">= 80 %", 0.80),
+        (
+            "shapes-captioner",
+            "exact canonical sentence on rendered pictures (either object order)",
+            captioner_accuracy(cache, scenes(seed + 3, n, None)),
+            ">= 95 %",
+            0.95,
+        ),
+        ("shapes-captioner", second, captioner_accuracy_second_renderer(cache, n, seed + 5), ">= 97 %", 0.97),
+        (
+            "shapes-prompter",
+            "English requests: canonical output keeping every stated attribute (sample-and-check)",
+            prompter_accuracy(cache, seed + 4, n),
+            ">= 95 %",
+            0.95,
+        ),
+    ]
 
 
 if __name__ == "__main__":

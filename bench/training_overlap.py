@@ -12,6 +12,7 @@ The held-out split (worlds.shapes.world.held_out: every purple triangle, every s
 was made after this model was trained, so its held-out scenes were in its training too: the held-out
 figure here is not a measure of generalisation for this model, and it says so.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,10 @@ def _check_replay(seed: int, batch: int) -> None:
 
 def all_one_object_held_out() -> list[Scene]:
     """Every one-object scene of the held-out split (108 of the world's 1,920)."""
-    every = (Scene(bg, style, (Obj(c, shape, size, pos),))
-             for bg, style, c, shape, size, pos in product(BACKGROUNDS, STYLES, COLOURS, SHAPES, SIZES, POSITIONS))
+    every = (
+        Scene(bg, style, (Obj(c, shape, size, pos),))
+        for bg, style, c, shape, size, pos in product(BACKGROUNDS, STYLES, COLOURS, SHAPES, SIZES, POSITIONS)
+    )
     return [s for s in every if held_out(s)]
 
 
@@ -91,17 +94,22 @@ def bench_overlap(seen: set[Scene], seed: int, n: int) -> dict[str, tuple[int, i
 
     one, two, styl = scenes(seed, n, 1), scenes(seed + 1, n, 2), scenes(seed + 2, n // 2, None)
     targets = [with_style(s, "outline" if s.style == "flat" else "flat") for s in styl]
-    return {"one-object scenes": (count_seen(one, seen), n), "two-object scenes": (count_seen(two, seen), n),
-            "stylize targets": (count_seen(targets, seen), len(targets))}
+    return {
+        "one-object scenes": (count_seen(one, seen), n),
+        "two-object scenes": (count_seen(two, seen), n),
+        "stylize targets": (count_seen(targets, seen), len(targets)),
+    }
 
 
 def overlap_text(seen: set[Scene], draws: int, config: dict, seed: int, n: int) -> str:
     ones = sum(len(s.objects) == 1 for s in seen)
     parts = ", ".join(f"{k} of {total} {what}" for what, (k, total) in bench_overlap(seen, seed, n).items())
-    return (f"Seen in training (counted by replaying the trainer's draws, bench/training_overlap.py): the diffusion "
-            f"model's UNet phase drew {draws:,} scenes ({config['unet_steps']} steps x {config['unet_batch']}, seed "
-            f"{config['seed']}), {len(seen):,} different pictures, {ones:,} of the world's 1,920 one-object pictures. "
-            f"Of the \"fresh\" bench cases (seed {seed}), {parts} are among them.")
+    return (
+        f"Seen in training (counted by replaying the trainer's draws, bench/training_overlap.py): the diffusion "
+        f"model's UNet phase drew {draws:,} scenes ({config['unet_steps']} steps x {config['unet_batch']}, seed "
+        f"{config['seed']}), {len(seen):,} different pictures, {ones:,} of the world's 1,920 one-object pictures. "
+        f'Of the "fresh" bench cases (seed {seed}), {parts} are among them.'
+    )
 
 
 def held_out_text(cache, seen: set[Scene], seed: int, n: int) -> str:
@@ -113,11 +121,13 @@ def held_out_text(cache, seen: set[Scene], seed: int, n: int) -> str:
     steps = settings(entry)["steps"]
     one, two = all_one_object_held_out(), two_object_held_out(seed + 5, n)
     a, b = diffusion_accuracy(cache, entry, one, steps, seed), diffusion_accuracy(cache, entry, two, steps, seed)
-    return (f"Held-out combinations (worlds.shapes.world.held_out: purple triangles, small crosses at the top), "
-            f"{steps} steps: all {len(one)} one-object held-out scenes {100 * a:.1f} % right, {n} two-object "
-            f"held-out scenes (seed {seed + 5}) {100 * b:.1f} % right. This model was trained before the split "
-            f"existed: {count_seen(one, seen)} of the {len(one)} and {count_seen(two, seen)} of the {n} were in "
-            f"its training batches, so this is not a measure of generalisation.")
+    return (
+        f"Held-out combinations (worlds.shapes.world.held_out: purple triangles, small crosses at the top), "
+        f"{steps} steps: all {len(one)} one-object held-out scenes {100 * a:.1f} % right, {n} two-object "
+        f"held-out scenes (seed {seed + 5}) {100 * b:.1f} % right. This model was trained before the split "
+        f"existed: {count_seen(one, seen)} of the {len(one)} and {count_seen(two, seen)} of the {n} were in "
+        f"its training batches, so this is not a measure of generalisation."
+    )
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ and how much the candidates of one request differ (with the old seed-only candid
 Then stylize accuracy on pictures drawn by the independent renderer bench/spec_render.py. Prompts
 come from --seed, which no trainer uses (they use 0..9).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,8 +94,10 @@ def main() -> None:
     rng = random.Random(args.seed)
     groups = {n: [sentence(random_scene(rng, n)) for _ in range(args.cases)] for n in (1, 2)}
     run(cache, groups[1][:2], args.seed, args.verify, args.rounds)  # warm up: load every model once
-    print(f"{args.cases} fresh canonical prompts per row (seed {args.seed}); verify {args.verify} candidates, "
-          f"up to {args.rounds} rounds; {args.threads} torch thread(s); scored by worlds/shapes/scene_parser.py\n")
+    print(
+        f"{args.cases} fresh canonical prompts per row (seed {args.seed}); verify {args.verify} candidates, "
+        f"up to {args.rounds} rounds; {args.threads} torch thread(s); scored by worlds/shapes/scene_parser.py\n"
+    )
     print(f"| prompts | measure | plain | --verify {args.verify} |\n| --- | --- | --- | --- |")
     times, misses = {"plain": [], "verified": []}, {"plain": 0, "verified": 0}
     for n, prompts in groups.items():
@@ -112,8 +115,10 @@ def main() -> None:
         times["verified"].append(t_verified)
         d = candidate_diversity(generations, cache, prompts, args.seed, args.verify)
         for kind, values in d.items():
-            print(f"| {n}-object | {kind}: pairs whose parsed scenes differ | | "
-                  f"{100 * values['pairs shown differently']:.1f} % |")
+            print(
+                f"| {n}-object | {kind}: pairs whose parsed scenes differ | | "
+                f"{100 * values['pairs shown differently']:.1f} % |"
+            )
             print(f"| {n}-object | {kind}: mean pixel difference (0-255) | | {values['mean pixel difference']:.2f} |")
     plain_s, verified_s = sum(times["plain"]) / 2, sum(times["verified"]) / 2
     cut = 1 - misses["verified"] / misses["plain"] if misses["plain"] else float("nan")
@@ -121,8 +126,10 @@ def main() -> None:
     print(f"| all | time per request | 1x ({plain_s:.3f} s) | {verified_s / plain_s:.2f}x ({verified_s:.3f} s) |")
     if args.stylize:
         acc = stylize_accuracy(cache, args.stylize, args.seed)
-        print(f"\nstylize (style switched, objects kept) on {args.stylize} pictures drawn by bench/spec_render.py: "
-              f"{100 * acc:.1f} %")
+        print(
+            f"\nstylize (style switched, objects kept) on {args.stylize} pictures drawn by bench/spec_render.py: "
+            f"{100 * acc:.1f} %"
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 generate and stylize write pictures (with their parameters in the PNG) and results.jsonl into
 --out; caption and expand print one JSON line per input. Errors print one sentence and exit 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,16 +87,36 @@ def cmd_generate(args) -> None:
             if verify:
                 from pipelines.verify import generate_verified
 
-                result = generate_verified(cache, prompt, model_id=args.model, seed=seed, candidates=verify,
-                                           rounds=args.rounds, expand_with=args.expand_with, steps=args.steps)
+                result = generate_verified(
+                    cache,
+                    prompt,
+                    model_id=args.model,
+                    seed=seed,
+                    candidates=verify,
+                    rounds=args.rounds,
+                    expand_with=args.expand_with,
+                    steps=args.steps,
+                )
             else:
-                result = generate(cache, prompt, model_id=args.model, seed=seed, expand_with=args.expand_with,
-                                  steps=args.steps, guidance=args.guidance)
+                result = generate(
+                    cache,
+                    prompt,
+                    model_id=args.model,
+                    seed=seed,
+                    expand_with=args.expand_with,
+                    steps=args.steps,
+                    guidance=args.guidance,
+                )
             picture = attach(cache, args.model, prompt, result).pictures[0]  # plain runs get their receipt here
             name = f"{index:04d}.png"
             save_png(picture.image, out / name, picture.parameters, receipt=picture.receipt)
-            row = {"prompt": prompt, "used_prompt": result.used_prompt, "seed": picture.parameters["seed"],
-                   "image": name, "receipt": picture.receipt}
+            row = {
+                "prompt": prompt,
+                "used_prompt": result.used_prompt,
+                "seed": picture.parameters["seed"],
+                "image": name,
+                "receipt": picture.receipt,
+            }
             results.write(json.dumps(row | result.checks(), ensure_ascii=False) + "\n")
             results.flush()
 
@@ -107,7 +128,9 @@ def cmd_stylize(args) -> None:
     cache = _cache(args)
     with open(out / "results.jsonl", "w") as results:
         for index, image in enumerate(tqdm(images, desc="stylize", unit="picture")):
-            result = stylize(cache, image, args.style, model_id=args.model, strength=args.strength, seed=args.seed + index)
+            result = stylize(
+                cache, image, args.style, model_id=args.model, strength=args.strength, seed=args.seed + index
+            )
             name = f"{index:04d}.png"
             save_png(result.image, out / name, result.parameters)
             row = {"image": image, "output": name, "used_prompt": result.used_prompt, "caption": result.caption}
@@ -130,7 +153,9 @@ def cmd_expand(args) -> None:
 
     cache = _cache(args)
     for index, prompt in enumerate(args.prompt):
-        print(json.dumps({"prompt": prompt, "expanded": expand(cache, prompt, args.model, args.seed + index)}), flush=True)
+        print(
+            json.dumps({"prompt": prompt, "expanded": expand(cache, prompt, args.model, args.seed + index)}), flush=True
+        )
 
 
 def cmd_evaluate(args) -> None:
@@ -141,8 +166,9 @@ def cmd_evaluate(args) -> None:
 
         result = evaluate_on_ray(args, _prompts(args))
     else:
-        result = evaluate(_cache(args), _prompts(args), args.model, args.verify, args.rounds, args.seed, args.steps,
-                          args.expand_with)
+        result = evaluate(
+            _cache(args), _prompts(args), args.model, args.verify, args.rounds, args.seed, args.steps, args.expand_with
+        )
     print(format_table(result))
     if args.json:
         print(json.dumps(result))
@@ -159,15 +185,27 @@ def cmd_edit(args) -> None:
         for index, image in enumerate(tqdm(images, desc="edit", unit="picture")):
             row = {"image": image, "instruction": args.instruction}
             try:
-                result = edit(cache, image, args.instruction, model_id=args.model, seed=args.seed + index,
-                              steps=args.steps, verify=args.verify)
+                result = edit(
+                    cache,
+                    image,
+                    args.instruction,
+                    model_id=args.model,
+                    seed=args.seed + index,
+                    steps=args.steps,
+                    verify=args.verify,
+                )
             except BadInput as e:  # this picture cannot take the edit: say why and go on
                 results.write(json.dumps(row | {"error": str(e)}) + "\n")
                 continue
             name = f"{index:04d}.png"
             save_png(result.image, out / name, result.parameters)
-            row |= {"output": name, "read": result.read, "used_prompt": result.used_prompt,
-                    "region": result.region, "seed": result.parameters["seed"]}
+            row |= {
+                "output": name,
+                "read": result.read,
+                "used_prompt": result.used_prompt,
+                "region": result.region,
+                "seed": result.parameters["seed"],
+            }
             if result.kept is not None:
                 row |= {"candidates": result.candidates, "kept": result.kept}
             results.write(json.dumps(row) + "\n")
@@ -178,12 +216,18 @@ RAY_HELP = "draw on Ray Data model actors (pip install -r requirements-ray.txt; 
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m pipelines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--registry", default=Path(__file__).resolve().parent.parent / "zoo" / "registry.toml")
     p.add_argument("--memory-budget", type=float, help="GB the loaded models may hold (default: from free memory)")
     sub = p.add_subparsers(dest="command", required=True)
+    add_drawing_commands(sub)
+    add_reading_commands(sub)
+    return p
 
+
+def add_drawing_commands(sub) -> None:
     g = sub.add_parser("generate", help="text to image")
     g.add_argument("prompt", nargs="*")
     g.add_argument("--prompts", help="a file with one prompt per line")
@@ -207,6 +251,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.set_defaults(run=cmd_stylize)
 
+    d = sub.add_parser("edit", help="edit pictures by instruction")
+    d.add_argument("images", nargs="+")
+    d.add_argument("--instruction", required=True, help="e.g. 'make the circle blue' or 'remove the left one'")
+    d.add_argument("--model", help="text-to-image model id (default: the starter model)")
+    d.add_argument("--seed", type=int, default=0, help="picture i uses seed S + i")
+    d.add_argument("--steps", type=int)
+    d.add_argument("--verify", type=int, metavar="N", help="draw up to N candidates, keep the first read as the edit")
+    d.add_argument("--out", required=True)
+    d.set_defaults(run=cmd_edit)
+
+
+def add_reading_commands(sub) -> None:
     c = sub.add_parser("caption", help="describe pictures")
     c.add_argument("images", nargs="+")
     c.add_argument("--model")
@@ -229,17 +285,6 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true", help="also print the result as one JSON line")
     v.add_argument("--ray", action="store_true", help=RAY_HELP)
     v.set_defaults(run=cmd_evaluate)
-
-    d = sub.add_parser("edit", help="edit pictures by instruction")
-    d.add_argument("images", nargs="+")
-    d.add_argument("--instruction", required=True, help="e.g. 'make the circle blue' or 'remove the left one'")
-    d.add_argument("--model", help="text-to-image model id (default: the starter model)")
-    d.add_argument("--seed", type=int, default=0, help="picture i uses seed S + i")
-    d.add_argument("--steps", type=int)
-    d.add_argument("--verify", type=int, metavar="N", help="draw up to N candidates, keep the first read as the edit")
-    d.add_argument("--out", required=True)
-    d.set_defaults(run=cmd_edit)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,24 +1,37 @@
 """Where the models run. The UI and the API call a backend; the default runs every pipeline in this
 process on one ModelCache. Another backend (serving/ray_backend.py) offers the same methods."""
+
 from __future__ import annotations
 
 import threading
 from typing import Protocol
 
 from pipelines import captioning, prompt_expansion, receipt, style_transfer, text2image
-from pipelines.results import GenerateRequest, Generation, Stylized
 from pipelines.batching import Preview
+from pipelines.results import GenerateRequest, Generation, Stylized
 from pipelines.text2image import Progress
 from zoo.cache import ModelCache
 
 
 class Backend(Protocol):
-    def generate(self, job: GenerateRequest, progress: Progress | None = None,
-                 cancel: threading.Event | None = None, preview: Preview | None = None) -> Generation: ...
+    def generate(
+        self,
+        job: GenerateRequest,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+        preview: Preview | None = None,
+    ) -> Generation: ...
 
-    def stylize(self, image, style: str, model_id: str | None = None, strength: float | None = None,
-                seed: int | None = None, progress: Progress | None = None,
-                cancel: threading.Event | None = None) -> Stylized: ...
+    def stylize(
+        self,
+        image,
+        style: str,
+        model_id: str | None = None,
+        strength: float | None = None,
+        seed: int | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Stylized: ...
 
     def caption(self, pictures: list, model_id: str | None = None) -> list[str]: ...
 
@@ -37,8 +50,9 @@ class LocalBackend:
         return receipt.attach(self.cache, job.model, job.prompt, result)
 
     def stylize(self, image, style, model_id=None, strength=None, seed=None, progress=None, cancel=None) -> Stylized:
-        return style_transfer.stylize(self.cache, image, style, model_id=model_id, strength=strength, seed=seed,
-                                      progress=progress, cancel=cancel)
+        return style_transfer.stylize(
+            self.cache, image, style, model_id=model_id, strength=strength, seed=seed, progress=progress, cancel=cancel
+        )
 
     def caption(self, pictures, model_id=None) -> list[str]:
         return captioning.caption(self.cache, pictures, model_id=model_id)

@@ -2,14 +2,16 @@
 
 Requests that arrive while a text-to-image model is busy, and share what one pipeline call must share
 (model, size, steps, guidance, scheduler), are drawn together in its next call; prompts, negative
-prompts and seeds may differ. A batch holds at most the model's `max_batch` pictures (registry) and
-waits at most `max_wait` seconds for company (default 0: only what arrived during the last call joins). Picture i still depends only on its own prompt and seed;
-batched kernels may round differently from a batch of one (measured: at most 1 level in 255 on a few
-pixels), so a registry `max_batch = 1` turns batching off where bit-exact replays matter.
+prompts and seeds may differ. A batch holds at most the model's `max_batch` pictures (registry). A lone
+request never waits; while requests arrive together, a call waits CROWD_WAIT for company (or `max_wait`
+when set). Picture i still depends only on its own prompt and seed; batched kernels may round
+differently from a batch of one (measured: at most 1 level in 255 on a few pixels), so a registry
+`max_batch = 1` turns batching off where bit-exact replays matter.
 
 Why not Gradio's `batch=True`: it batches whole events, so it cannot keep incompatible settings apart,
 stream per-request previews, or serve the command line; this batcher sits where the model is called.
 """
+
 from __future__ import annotations
 
 import threading
@@ -73,20 +75,31 @@ class Batcher:
         self.steps_run = 0  # denoising steps run, all calls together
         self._crowded = False  # the last call had company: the next waits CROWD_WAIT for more
 
-    def draw(self, entry: ModelEntry, prompts: list[str], negative: str, run: dict, seeds: list[int],
-             progress: Progress | None = None, cancel: threading.Event | None = None,
-             preview: Preview | None = None) -> tuple[list[Image.Image], str]:
+    def draw(
+        self,
+        entry: ModelEntry,
+        prompts: list[str],
+        negative: str,
+        run: dict,
+        seeds: list[int],
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+        preview: Preview | None = None,
+    ) -> tuple[list[Image.Image], str]:
         """One picture per prompt (picture i from prompt i and seed i), and the sampler's name."""
         cap = self.cap(entry)
-        groups = [Group(prompts[i:i + cap], negative, seeds[i:i + cap], progress, cancel, preview)
-                  for i in range(0, len(prompts), cap)]
+        groups = [
+            Group(prompts[i : i + cap], negative, seeds[i : i + cap], progress, cancel, preview)
+            for i in range(0, len(prompts), cap)
+        ]
         key = (entry.id, run["steps"], run["guidance"], run["width"], run["height"])
         with self._cond:
             self._pending.setdefault(key, []).extend(groups)
             if key not in self._workers:
                 self._workers.add(key)
-                threading.Thread(target=self._work, args=(key, entry, run), daemon=True,
-                                 name=f"batch {entry.id}").start()
+                threading.Thread(
+                    target=self._work, args=(key, entry, run), daemon=True, name=f"batch {entry.id}"
+                ).start()
             self._cond.notify_all()
         for group in groups:
             group.done.wait()
@@ -147,7 +160,7 @@ class Batcher:
                 return
             for group in batch:
                 group.images, group.sampler = images[: len(group.prompts)], sampler
-                images = images[len(group.prompts):]
+                images = images[len(group.prompts) :]
                 if group.cancelled():
                     group.error = Cancelled(CANCELLED)
         except BaseException as e:  # every caller hears of it; the thread goes on serving
@@ -167,8 +180,9 @@ class Batcher:
             return images, sampler
         except torch.OutOfMemoryError:
             self.cache.free_memory()
-            raise OutOfMemory(f"'{entry.id}' ran out of memory even one request at a time; try a smaller size "
-                              "or fewer pictures.") from None
+            raise OutOfMemory(
+                f"'{entry.id}' ran out of memory even one request at a time; try a smaller size or fewer pictures."
+            ) from None
 
     def _call(self, entry: ModelEntry, run: dict, batch: list[Group], tiled: bool = False):
         prompts = [p for g in batch for p in g.prompts]
@@ -180,9 +194,13 @@ class Batcher:
                 pipe.enable_vae_tiling()
             try:
                 out = pipe(
-                    prompt=prompts, negative_prompt=negatives if any(negatives) else None,
-                    num_inference_steps=run["steps"], guidance_scale=run["guidance"], width=run["width"],
-                    height=run["height"], generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
+                    prompt=prompts,
+                    negative_prompt=negatives if any(negatives) else None,
+                    num_inference_steps=run["steps"],
+                    guidance_scale=run["guidance"],
+                    width=run["width"],
+                    height=run["height"],
+                    generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
                     callback_on_step_end=self._on_step(batch, run["steps"], max(run["width"], run["height"]) // 8),
                 )
             finally:
@@ -205,7 +223,7 @@ class Batcher:
                 for group in batch:
                     if group.preview and not group.cancelled():
                         group.preview(pictures[: len(group.prompts)])
-                    pictures = pictures[len(group.prompts):]
+                    pictures = pictures[len(group.prompts) :]
             return tensors
 
         return on_step_end

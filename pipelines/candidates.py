@@ -7,6 +7,7 @@ canonical sentences), and, for a world's models, noise on the text embedding fro
 candidate on (hub models already draw different pictures from different seeds). Plain
 generation (pipelines/text2image.py) is untouched and stays deterministic for a seed.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -27,9 +28,18 @@ ETA = 1.0  # DDIM eta for candidates: 0 is deterministic DDIM, 1 samples like DD
 EMBEDDING_NOISE = 0.6  # per candidate after the first, noise of this share of the text embedding's spread
 
 
-def draw_candidates(cache: ModelCache, entry: ModelEntry, prompts: list[str], negative: str, run: dict,
-                    seeds: list[int], progress: Progress | None = None, cancel: threading.Event | None = None,
-                    eta: float = ETA, embedding_noise: float = EMBEDDING_NOISE) -> tuple[list[Image.Image], str]:
+def draw_candidates(
+    cache: ModelCache,
+    entry: ModelEntry,
+    prompts: list[str],
+    negative: str,
+    run: dict,
+    seeds: list[int],
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    eta: float = ETA,
+    embedding_noise: float = EMBEDDING_NOISE,
+) -> tuple[list[Image.Image], str]:
     """One picture per prompt and seed, sampled stochastically; and the sampler's name (with its eta)."""
     with cache.use(entry.id) as pipe:
         accepts = inspect.signature(pipe.__call__).parameters
@@ -37,9 +47,16 @@ def draw_candidates(cache: ModelCache, entry: ModelEntry, prompts: list[str], ne
         text: dict[str, Any] = {"prompt": prompts, "negative_prompt": [negative] * len(prompts) if negative else None}
         if embedding_noise and entry.world and "prompt_embeds" in accepts and run["guidance"] <= 1:
             text = {"prompt_embeds": _noisy_embeddings(pipe, prompts, seeds, embedding_noise)}
-        out = pipe(**text, num_inference_steps=run["steps"], guidance_scale=run["guidance"], width=run["width"],
-                   height=run["height"], generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
-                   callback_on_step_end=step_callback(progress, cancel, run["steps"]), **extra)
+        out = pipe(
+            **text,
+            num_inference_steps=run["steps"],
+            guidance_scale=run["guidance"],
+            width=run["width"],
+            height=run["height"],
+            generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
+            callback_on_step_end=step_callback(progress, cancel, run["steps"]),
+            **extra,
+        )
         sampler = type(pipe.scheduler).__name__.removesuffix("Scheduler")
     if cancel is not None and cancel.is_set():
         raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
@@ -63,8 +80,10 @@ def diversity(images: list, read=None) -> dict:
     pairs = list(itertools.combinations(range(len(images)), 2))
     if not pairs:
         return {"pairs": 0, "mean pixel difference": 0.0} | ({"pairs shown differently": 0.0} if read else {})
-    result = {"pairs": len(pairs), "mean pixel difference": float(np.mean([np.abs(arrays[a] - arrays[b]).mean()
-                                                                            for a, b in pairs]))}
+    result = {
+        "pairs": len(pairs),
+        "mean pixel difference": float(np.mean([np.abs(arrays[a] - arrays[b]).mean() for a, b in pairs])),
+    }
     if read is not None:
         seen = [read(im) for im in images]
         result["pairs shown differently"] = sum(seen[a] != seen[b] for a, b in pairs) / len(pairs)

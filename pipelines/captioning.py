@@ -1,4 +1,5 @@
 """Describes pictures with a captioning model (BLIP through its model class and processor)."""
+
 from __future__ import annotations
 
 import torch

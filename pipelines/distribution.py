@@ -11,6 +11,7 @@
   so it is exp of the entropy of the scenes drawn, at most the number of pictures), or CLIP's zero-shot choice
   among the evaluated prompts (IS-CLIP-prompts, soft labels) for hub models.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -37,8 +38,9 @@ def kernel_distance(a: np.ndarray, b: np.ndarray) -> float:
     k = lambda x, y: (x @ y.T / d + 1) ** 3  # noqa: E731
     kaa, kbb, kab = k(a, a), k(b, b), k(a, b)
     m, n = len(a), len(b)
-    return float((kaa.sum() - np.trace(kaa)) / (m * (m - 1)) + (kbb.sum() - np.trace(kbb)) / (n * (n - 1))
-                 - 2 * kab.mean())
+    return float(
+        (kaa.sum() - np.trace(kaa)) / (m * (m - 1)) + (kbb.sum() - np.trace(kbb)) / (n * (n - 1)) - 2 * kab.mean()
+    )
 
 
 def inception_style_score(probabilities: np.ndarray) -> float:
@@ -62,7 +64,7 @@ def captioner_features(cache: ModelCache, captioner_id: str, images: list) -> np
         model, processor = vlm.model, vlm.processor
         rows = []
         for start in range(0, len(images), 64):
-            pixels = processor(images=list(images[start:start + 64]), return_tensors="pt").pixel_values
+            pixels = processor(images=list(images[start : start + 64]), return_tensors="pt").pixel_values
             with torch.inference_mode():
                 out = model.vision_model(pixel_values=pixels.to(model.device, model.dtype))
             rows.append(out.pooler_output.float().cpu().numpy())
@@ -83,5 +85,7 @@ def figures(generated: np.ndarray, references: np.ndarray, space: str) -> dict:
     """FD-<space> and KID-<space> between two sets of feature rows (each needs at least two rows)."""
     if len(generated) < 2 or len(references) < 2:
         return {}
-    return {f"FD-{space}": frechet_distance(generated, references),
-            f"KID-{space}": kernel_distance(generated, references)}
+    return {
+        f"FD-{space}": frechet_distance(generated, references),
+        f"KID-{space}": kernel_distance(generated, references),
+    }

@@ -2,6 +2,7 @@
 a masked region through the inpainting form of a text-to-image model (its own weights, from_pipe),
 then pastes the original back outside the mask, so the rest of the picture is pixel for pixel the same.
 """
+
 from __future__ import annotations
 
 import threading
@@ -39,9 +40,18 @@ class Edited:
     kept: int | None = None  # with verify: the index of the candidate kept
 
 
-def edit(cache: ModelCache, image, instruction: str, model_id: str | None = None, seed: int | None = None,
-         steps: int | None = None, verify: int | None = None, progress: Progress | None = None,
-         cancel: threading.Event | None = None, strength: float | None = None) -> Edited:
+def edit(
+    cache: ModelCache,
+    image,
+    instruction: str,
+    model_id: str | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+    verify: int | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    strength: float | None = None,
+) -> Edited:
     """The picture with the change `instruction` asks for. Models of a world check the instruction against
     the picture and refuse, drawing nothing, what cannot be done; verify=N draws up to N candidates and
     keeps the first whose reading is the edited scene."""
@@ -54,8 +64,14 @@ def edit(cache: ModelCache, image, instruction: str, model_id: str | None = None
     world = world_for(entry.world)
     plan = world_plan(entry, picture, instruction) if world else hub_plan(cache, entry, picture, instruction, seed)
     if not plan.mask.any():  # nothing to change: the picture already shows it
-        return Edited(picture, plan.prompt, plan.read, _parameters(plan.prompt, instruction, entry, seed, None, run, 0),
-                      _mask_image(plan.mask), plan.region)
+        return Edited(
+            picture,
+            plan.prompt,
+            plan.read,
+            _parameters(plan.prompt, instruction, entry, seed, None, run, 0),
+            _mask_image(plan.mask),
+            plan.region,
+        )
     seeds = [inputs.offset_seed(seed, i) for i in range(count if world else 1)]
     strength = _strength(strength)
     images, sampler = redraw(cache, entry, picture, plan.mask, plan.prompt, seeds, run, strength, progress, cancel)
@@ -63,13 +79,30 @@ def edit(cache: ModelCache, image, instruction: str, model_id: str | None = None
     kept = next((i for i, c in enumerate(candidates) if c["right"]), 0)
     params = _parameters(plan.prompt, instruction, entry, seeds[kept], sampler, run, strength)
     checked = bool(verify) and world is not None
-    return Edited(images[kept], plan.prompt, plan.read, params, _mask_image(plan.mask), plan.region,
-                  candidates if checked else [], kept if checked else None)
+    return Edited(
+        images[kept],
+        plan.prompt,
+        plan.read,
+        params,
+        _mask_image(plan.mask),
+        plan.region,
+        candidates if checked else [],
+        kept if checked else None,
+    )
 
 
-def inpaint(cache: ModelCache, image, mask, prompt: str, model_id: str | None = None, seed: int | None = None,
-            steps: int | None = None, progress: Progress | None = None, cancel: threading.Event | None = None,
-            strength: float | None = None) -> Edited:
+def inpaint(
+    cache: ModelCache,
+    image,
+    mask,
+    prompt: str,
+    model_id: str | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    strength: float | None = None,
+) -> Edited:
     """The picture with the painted region (non-zero pixels of `mask`, any size) redrawn as `prompt` says."""
     picture = inputs.image(image)
     if mask is None:
@@ -83,13 +116,28 @@ def inpaint(cache: ModelCache, image, mask, prompt: str, model_id: str | None = 
         raise BadInput("The mask is empty; paint over the part of the picture to redraw.")
     strength = _strength(strength)
     images, sampler = redraw(cache, entry, picture, painted, prompt, [seed], run, strength, progress, cancel)
-    return Edited(images[0], prompt, None, _parameters(prompt, None, entry, seed, sampler, run, strength),
-                  _mask_image(painted), "painted")
+    return Edited(
+        images[0],
+        prompt,
+        None,
+        _parameters(prompt, None, entry, seed, sampler, run, strength),
+        _mask_image(painted),
+        "painted",
+    )
 
 
-def outpaint(cache: ModelCache, image, side: str, prompt: str, model_id: str | None = None, seed: int | None = None,
-             steps: int | None = None, progress: Progress | None = None, cancel: threading.Event | None = None,
-            strength: float | None = None) -> Edited:
+def outpaint(
+    cache: ModelCache,
+    image,
+    side: str,
+    prompt: str,
+    model_id: str | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    strength: float | None = None,
+) -> Edited:
     """The picture with the canvas extended on one side by the model's own picture size, the new part
     drawn as `prompt` says."""
     picture = inputs.image(image)
@@ -113,18 +161,33 @@ def outpaint(cache: ModelCache, image, side: str, prompt: str, model_id: str | N
     return Edited(images[0], prompt, None, params, _mask_image(new), side)
 
 
-def redraw(cache: ModelCache, entry: ModelEntry, picture: Image.Image, mask: np.ndarray, prompt: str, seeds: list[int],
-           run: dict, strength: float = STRENGTH, progress: Progress | None = None,
-           cancel: threading.Event | None = None) -> tuple[list, str]:
+def redraw(
+    cache: ModelCache,
+    entry: ModelEntry,
+    picture: Image.Image,
+    mask: np.ndarray,
+    prompt: str,
+    seeds: list[int],
+    run: dict,
+    strength: float = STRENGTH,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[list, str]:
     """One candidate per seed, in one batch: the masked region drawn through the inpainting pipeline, the
     original pasted back everywhere else; and the sampler's name. The pipeline's own mask is one latent
     cell wider than the pasted one, so no latent straddling the edge keeps the old picture."""
     with cache.use_inpaint(entry.id) as pipe:
         wider = dilate(mask, int(getattr(pipe, "vae_scale_factor", 8)))
         out = pipe(
-            prompt=[prompt] * len(seeds), image=picture, mask_image=_mask_image(wider), strength=strength,
-            num_inference_steps=run["steps"], guidance_scale=run["guidance"], width=picture.width,
-            height=picture.height, generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
+            prompt=[prompt] * len(seeds),
+            image=picture,
+            mask_image=_mask_image(wider),
+            strength=strength,
+            num_inference_steps=run["steps"],
+            guidance_scale=run["guidance"],
+            width=picture.width,
+            height=picture.height,
+            generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
             callback_on_step_end=step_callback(progress, cancel, max(1, int(run["steps"] * strength))),
         )
         sampler = type(pipe.scheduler).__name__.removesuffix("Scheduler")
@@ -151,8 +214,10 @@ def _strength(value) -> float:
     return inputs.number(STRENGTH if value is None else value, "Strength", 0.05, 1)
 
 
-def _parameters(prompt: str, instruction: str | None, entry: ModelEntry, seed: int, sampler: str | None, run: dict,
-                strength: float) -> dict:
+def _parameters(
+    prompt: str, instruction: str | None, entry: ModelEntry, seed: int, sampler: str | None, run: dict, strength: float
+) -> dict:
     """The PNG record of an edit: the instruction is its request (kept even where it equals the prompt)."""
     return png_parameters(prompt, instruction or prompt, entry.id, seed, sampler, run, strength=strength) | {
-        "request": instruction}
+        "request": instruction
+    }

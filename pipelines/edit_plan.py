@@ -4,6 +4,7 @@ For a model of a synthetic world the world reads the picture into its canonical 
 applies the instruction; the mask covers exactly the pixels the change touches. For models of the
 open world the model's chat expander writes the new prompt and names one coarse region.
 """
+
 from __future__ import annotations
 
 import re
@@ -127,15 +128,19 @@ def _ask_expander(cache: ModelCache, entry: ModelEntry, read: str, instruction: 
     if expander.mode != "chat":
         return ""  # completion models continue prompts; they cannot be asked to name a region
     with cache.use(expander.id) as lm:
-        messages = [{"role": "system", "content": EDIT_SYSTEM_PROMPT},
-                    {"role": "user", "content": f"Picture: {read or 'unknown'}\nInstruction: {instruction}"}]
+        messages = [
+            {"role": "system", "content": EDIT_SYSTEM_PROMPT},
+            {"role": "user", "content": f"Picture: {read or 'unknown'}\nInstruction: {instruction}"},
+        ]
         text = lm.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         encoded = lm.tokenizer(text, return_tensors="pt").to(lm.model.device)
         torch.manual_seed(seed)
         with torch.inference_mode():
             out = lm.model.generate(
-                **encoded, do_sample=True, temperature=float(expander.defaults.get("temperature", 0.7)),
+                **encoded,
+                do_sample=True,
+                temperature=float(expander.defaults.get("temperature", 0.7)),
                 max_new_tokens=int(expander.defaults.get("max_new_tokens", 77)),
                 pad_token_id=lm.tokenizer.pad_token_id or lm.tokenizer.eos_token_id,
             )
-    return lm.tokenizer.decode(out[0, encoded.input_ids.shape[1]:], skip_special_tokens=True)
+    return lm.tokenizer.decode(out[0, encoded.input_ids.shape[1] :], skip_special_tokens=True)

@@ -10,6 +10,7 @@ FD-captioner / KID-captioner (the starter captioner's vision encoder, against th
 renderings of the prompts) and IS-parser for a world's models; FD-CLIP / KID-CLIP (against
 `references` pictures, when given) and IS-CLIP-prompts for hub models. None of them is FID.
 """
+
 from __future__ import annotations
 
 import time
@@ -28,9 +29,17 @@ from zoo.errors import BadInput
 BATCH = 16
 
 
-def evaluate(cache: ModelCache, prompts: list[str], model_id: str | None = None, verify: int | None = None,
-             rounds: int = 2, seed: int = 0, steps: int | None = None, expand_with: str | None = None,
-             references: list | None = None) -> dict:
+def evaluate(
+    cache: ModelCache,
+    prompts: list[str],
+    model_id: str | None = None,
+    verify: int | None = None,
+    rounds: int = 2,
+    seed: int = 0,
+    steps: int | None = None,
+    expand_with: str | None = None,
+    references: list | None = None,
+) -> dict:
     entry = cache.registry.pick(model_id, "text-to-image")
     prompts = [inputs.prompt(p) for p in prompts]
     if not prompts:
@@ -100,8 +109,10 @@ def hub_fidelity(cache: ModelCache, entry, prompts: list[str], images) -> dict:
 
 
 def format_table(result: dict) -> str:
-    lines = [f"model {result['model']}  prompts {result['prompts']}  verify {result['verify']}  "
-             f"seconds/prompt {result['seconds_per_prompt']:.3f}"]
+    lines = [
+        f"model {result['model']}  prompts {result['prompts']}  verify {result['verify']}  "
+        f"seconds/prompt {result['seconds_per_prompt']:.3f}"
+    ]
     for section in ("attributes", "scenes"):
         for key, value in result.get(section, {}).items():
             lines.append(f"  {key:<28} {100 * value:6.1f} %")
@@ -112,6 +123,8 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-DESCRIBE = {"FD": "Frechet distance to the references in this feature space; not FID, no Inception features",
-            "KID": "unbiased MMD^2, cubic kernel, in this feature space; not Inception features",
-            "IS": "the Inception Score's formula with this classifier; not the Inception network"}
+DESCRIBE = {
+    "FD": "Frechet distance to the references in this feature space; not FID, no Inception features",
+    "KID": "unbiased MMD^2, cubic kernel, in this feature space; not Inception features",
+    "IS": "the Inception Score's formula with this classifier; not the Inception network",
+}

@@ -8,6 +8,7 @@ and the counts one to six; its side is the half of the picture where CLIP finds 
 found in the request by a small pattern (a count or colour word, then a noun), so requests of other
 shapes get fewer rows. Every row says approximate: True.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Server-side checks of everything a request carries: the API can bypass the UI's sliders."""
+
 from __future__ import annotations
 
 import math
@@ -62,7 +63,7 @@ def offset_seed(seed: int, offset: int) -> int:
 
 
 def expander_choice(value) -> str:
-    """"auto" (the model's own expander where it needs one), "none", or a prompt-expansion model id."""
+    """ "auto" (the model's own expander where it needs one), "none", or a prompt-expansion model id."""
     if value is None or value == "" or value == "auto":
         return "auto"
     if not isinstance(value, str):
@@ -96,7 +97,9 @@ def image(source) -> Image.Image:
 
                 picture = Image.fromarray(np.asarray(source))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise BadInput(f"The picture is too large; send one under {MAX_IMAGE_PIXELS // 10**6} megapixels.") from None
+            raise BadInput(
+                f"The picture is too large; send one under {MAX_IMAGE_PIXELS // 10**6} megapixels."
+            ) from None
         except (UnidentifiedImageError, OSError, TypeError, ValueError, SyntaxError):
             raise BadInput("That file is not a picture Atelier can read; send a PNG, JPEG or WebP.") from None
     picture = ImageOps.exif_transpose(picture)

@@ -7,6 +7,7 @@ PNG Info (and the tools that copy it) read:
 
 and, in a text chunk of its own named `receipt`, the picture's receipt (pipelines/receipt.py) as JSON.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,16 @@ from zoo.errors import BadInput
 
 MAX_PIXELS = 4096 * 4096
 
-KEYS = [("steps", "Steps"), ("sampler", "Sampler"), ("guidance", "CFG scale"), ("seed", "Seed"),
-        ("size", "Size"), ("model", "Model"), ("strength", "Denoising strength"), ("request", "Request")]
+KEYS = [
+    ("steps", "Steps"),
+    ("sampler", "Sampler"),
+    ("guidance", "CFG scale"),
+    ("seed", "Seed"),
+    ("size", "Size"),
+    ("model", "Model"),
+    ("strength", "Denoising strength"),
+    ("request", "Request"),
+]
 
 
 def to_text(params: dict) -> str:
@@ -46,7 +55,7 @@ def from_text(text: str) -> dict:
     negative_at = next((i for i, line in enumerate(lines) if line.startswith("Negative prompt:")), len(lines))
     params: dict[str, Any] = {"prompt": "\n".join(lines[:negative_at]).strip()}
     if negative_at < len(lines):
-        negative = "\n".join(lines[negative_at:])[len("Negative prompt:"):]
+        negative = "\n".join(lines[negative_at:])[len("Negative prompt:") :]
         params["negative_prompt"] = negative.strip()
     labels = {label: key for key, label in KEYS}
     for label, value in re.findall(r'([A-Za-z][A-Za-z ]*): ("(?:\\.|[^"])*"|[^,]*)(?:, |$)', settings):

@@ -4,6 +4,7 @@ Small latents (a 64 x 64 starter picture has 8 x 8) are decoded by the model's o
 costs less than one denoising step. Larger ones go through a linear latent-to-RGB map fitted once per
 model from a few decodes of its own autoencoder, so any VAE gets previews without a second model.
 """
+
 from __future__ import annotations
 
 import threading

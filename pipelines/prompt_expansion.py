@@ -4,6 +4,7 @@ Chat models get a system prompt written for picture prompts through their chat t
 completion models continue the entry's prompt_template. Sampling is seeded, so the same
 request and seed give the same prompt.
 """
+
 from __future__ import annotations
 
 import torch
@@ -76,10 +77,14 @@ def _generate(lm, entry, request: str, seed: int) -> str:
     torch.manual_seed(seed)
     with torch.inference_mode():
         out = model.generate(
-            **encoded, do_sample=True, temperature=float(entry.defaults.get("temperature", 0.8)), top_k=0,
-            max_new_tokens=limit, pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+            **encoded,
+            do_sample=True,
+            temperature=float(entry.defaults.get("temperature", 0.8)),
+            top_k=0,
+            max_new_tokens=limit,
+            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
         )
-    text = tokenizer.decode(out[0, encoded.input_ids.shape[1]:], skip_special_tokens=True)
+    text = tokenizer.decode(out[0, encoded.input_ids.shape[1] :], skip_special_tokens=True)
     text = _tidy(text)
     return _tidy(f"{request} {text}") if entry.keep_request else text
 

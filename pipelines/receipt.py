@@ -9,6 +9,7 @@ into the API result, results.jsonl and the PNG's `receipt` text chunk).
   captioner, for each object the request names: present, its colour, and its count and side where
   stated (pipelines/hub_checks.py). Its rows carry approximate: True.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,9 @@ Receipt = list[dict]
 TICK, CROSS = "✓", "✗"
 
 
-def build(cache: ModelCache, entry: ModelEntry, request: str, images: list,
-          captions: list | None = None) -> list[Receipt]:
+def build(
+    cache: ModelCache, entry: ModelEntry, request: str, images: list, captions: list | None = None
+) -> list[Receipt]:
     """One receipt per picture drawn by `entry` for `request`."""
     world = world_for(entry.world)
     if world is not None:
@@ -58,7 +60,7 @@ def receipt_text(receipt: Receipt | None) -> str:
         name = row["attribute"]
         if re.match(r"object\d+\.", name):
             number, _, name = name.partition(".")
-            name = f"{number[len('object'):]}: {name}" if two else name
+            name = f"{number[len('object') :]}: {name}" if two else name
         part = f"{name} {row['wanted']} {TICK if row['ok'] else CROSS}"
         if not row["ok"]:
             part += f" (saw {'nothing' if row['seen'] is None else row['seen']})"
@@ -72,7 +74,8 @@ def attach(cache: ModelCache, model_id: str | None, request: str, generation: Ge
     entry = cache.registry.pick(model_id, "text-to-image")
     todo = [p for p in generation.pictures if p.receipt is None]
     if todo:
-        for picture, receipt in zip(todo, build(cache, entry, request, [p.image for p in todo],
-                                                [p.caption for p in todo])):
+        for picture, receipt in zip(
+            todo, build(cache, entry, request, [p.image for p in todo], [p.caption for p in todo])
+        ):
             picture.receipt = receipt
     return generation

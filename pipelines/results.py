@@ -1,4 +1,5 @@
 """The typed values the pipelines share: what a run asks for, and the pictures it gives back."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -88,7 +89,9 @@ class Stylized:
         return self.picture.parameters
 
 
-def png_parameters(prompt: str, request: str, model: str, seed: int, sampler: str, settings: dict, **more) -> dict:
+def png_parameters(
+    prompt: str, request: str, model: str, seed: int, sampler: str | None, settings: dict, **more
+) -> dict:
     """The one record of how a picture was made. `request` is kept whenever it differs from the prompt."""
     return {
         "prompt": prompt,

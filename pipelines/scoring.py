@@ -7,6 +7,7 @@
   the share of the request's words that the caption repeats.
 - Otherwise: the caption agreement alone.
 """
+
 from __future__ import annotations
 
 import re

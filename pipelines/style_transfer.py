@@ -4,6 +4,7 @@ The target prompt keeps what the picture shows and asks for the new style: the m
 captioner describes the picture first. In the starter world the caption is a canonical
 sentence, so only its style is swapped and every object is named again.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,7 +56,9 @@ def stylize(
     style = inputs.prompt(style, "style")
     entry = cache.registry.pick(model_id, "text-to-image")
     run = settings(entry, steps)
-    strength = inputs.number(strength if strength is not None else entry.defaults.get("strength", 0.6), "Strength", 0.05, 1)
+    strength = inputs.number(
+        strength if strength is not None else entry.defaults.get("strength", 0.6), "Strength", 0.05, 1
+    )
     seed = inputs.seed(seed)
     # img2img runs int(steps * strength) steps: at least one, so low strengths still draw
     run["steps"] = max(run["steps"], math.ceil(1 / strength + 1e-6))
@@ -63,8 +66,12 @@ def stylize(
     prompt, described = target_prompt(cache, entry, picture, style)
     with cache.use_img2img(entry.id) as pipe:
         out = pipe(
-            prompt=prompt, image=picture, strength=strength, num_inference_steps=run["steps"],
-            guidance_scale=run["guidance"], generator=torch.Generator("cpu").manual_seed(seed),
+            prompt=prompt,
+            image=picture,
+            strength=strength,
+            num_inference_steps=run["steps"],
+            guidance_scale=run["guidance"],
+            generator=torch.Generator("cpu").manual_seed(seed),
             callback_on_step_end=step_callback(progress, cancel, max(1, int(run["steps"] * strength))),
         )
         sampler = type(pipe.scheduler).__name__.removesuffix("Scheduler")

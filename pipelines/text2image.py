@@ -1,4 +1,5 @@
 """Text to image: an optional language model rewrites the request, then a diffusion pipeline draws it."""
+
 from __future__ import annotations
 
 import threading
@@ -68,8 +69,13 @@ def prepare(cache: ModelCache, job: GenerateRequest) -> tuple[str, str, ModelEnt
     return request, negative, entry, run, inputs.seed(job.seed)
 
 
-def run(cache: ModelCache, job: GenerateRequest, progress: Progress | None = None,
-        cancel: threading.Event | None = None, preview: Preview | None = None) -> Generation:
+def run(
+    cache: ModelCache,
+    job: GenerateRequest,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    preview: Preview | None = None,
+) -> Generation:
     """Plain generation, or verify-and-refine when the request asks for candidates. `preview` is
     handed cheap pictures of the latents during the run (verify: each round's candidates)."""
     if job.verify:
@@ -83,25 +89,56 @@ def run(cache: ModelCache, job: GenerateRequest, progress: Progress | None = Non
     seeds = [inputs.offset_seed(seed, i) for i in range(count)]
     images, sampler = draw(cache, entry, [used] * count, negative, run, seeds, progress, cancel, preview)
     return Generation(
-        [Picture(image, png_parameters(used, request, entry.id, s, sampler, run, negative_prompt=negative))
-         for image, s in zip(images, seeds)],
+        [
+            Picture(image, png_parameters(used, request, entry.id, s, sampler, run, negative_prompt=negative))
+            for image, s in zip(images, seeds)
+        ],
         used,
     )
 
 
-def generate(cache: ModelCache, prompt: str, negative_prompt: str = "", model_id: str | None = None,
-             steps: int | None = None, guidance: float | None = None, width: int | None = None,
-             height: int | None = None, seed: int | None = None, num_images: int = 1, expand_with: str | None = None,
-             progress: Progress | None = None, cancel: threading.Event | None = None) -> Generation:
+def generate(
+    cache: ModelCache,
+    prompt: str,
+    negative_prompt: str = "",
+    model_id: str | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    seed: int | None = None,
+    num_images: int = 1,
+    expand_with: str | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> Generation:
     """Plain generation from keyword arguments (see GenerateRequest)."""
-    job = GenerateRequest(prompt, negative_prompt, model_id, inputs.expander_choice(expand_with), steps, guidance,
-                          width, height, seed, num_images)
+    job = GenerateRequest(
+        prompt,
+        negative_prompt,
+        model_id,
+        inputs.expander_choice(expand_with),
+        steps,
+        guidance,
+        width,
+        height,
+        seed,
+        num_images,
+    )
     return run(cache, job, progress, cancel)
 
 
-def draw(cache: ModelCache, entry: ModelEntry, prompts: list[str], negative: str, run: dict, seeds: list[int],
-         progress: Progress | None = None, cancel: threading.Event | None = None,
-         preview: Preview | None = None) -> tuple[list[Image.Image], str]:
+def draw(
+    cache: ModelCache,
+    entry: ModelEntry,
+    prompts: list[str],
+    negative: str,
+    run: dict,
+    seeds: list[int],
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    preview: Preview | None = None,
+) -> tuple[list[Image.Image], str]:
     """One picture per prompt (picture i from prompt i and seed i), and the sampler's name. Requests
     that share the model and settings may be drawn in one call with others (pipelines/batching.py)."""
     return batcher_for(cache).draw(entry, prompts, negative, run, seeds, progress, cancel, preview)

@@ -10,6 +10,7 @@ ticks. Otherwise the next round draws new noise with a prompt chosen from the mi
 model's world picks what to change (World.refine); a chat prompt model is told the missed
 attributes by name (REWRITE_REQUEST); a completion prompt model draws a fresh reading.
 """
+
 from __future__ import annotations
 
 import threading
@@ -35,18 +36,42 @@ REWRITE_REQUEST = (
 )
 
 
-def generate_verified(cache: ModelCache, prompt: str, model_id: str | None = None, seed: int | None = None,
-                      candidates: int = 4, rounds: int = 2, expand_with: str | None = None, steps: int | None = None,
-                      guidance: float | None = None, negative_prompt: str = "", progress: Progress | None = None,
-                      cancel: threading.Event | None = None) -> Generation:
+def generate_verified(
+    cache: ModelCache,
+    prompt: str,
+    model_id: str | None = None,
+    seed: int | None = None,
+    candidates: int = 4,
+    rounds: int = 2,
+    expand_with: str | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    negative_prompt: str = "",
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> Generation:
     """Verify and refine from keyword arguments (see GenerateRequest)."""
-    job = GenerateRequest(prompt, negative_prompt, model_id, inputs.expander_choice(expand_with), steps, guidance,
-                          seed=seed, verify=candidates, rounds=rounds)
+    job = GenerateRequest(
+        prompt,
+        negative_prompt,
+        model_id,
+        inputs.expander_choice(expand_with),
+        steps,
+        guidance,
+        seed=seed,
+        verify=candidates,
+        rounds=rounds,
+    )
     return run_verified(cache, job, progress, cancel)
 
 
-def run_verified(cache: ModelCache, job: GenerateRequest, progress: Progress | None = None,
-                 cancel: threading.Event | None = None, preview: Preview | None = None) -> Generation:
+def run_verified(
+    cache: ModelCache,
+    job: GenerateRequest,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    preview: Preview | None = None,
+) -> Generation:
     """Candidates in rounds until one satisfies everything; `preview` is handed each round's pictures."""
     request, negative, entry, run, seed = prepare(cache, job)
     if not entry.captioner:
@@ -72,12 +97,19 @@ def run_verified(cache: ModelCache, job: GenerateRequest, progress: Progress | N
         if preview:
             preview([p.image for p in pictures])
         best = max(pictures, key=lambda p: p.score or 0.0)
-        history.append(Round(used, seeds, [p.caption or "" for p in pictures], [p.score or 0.0 for p in pictures],
-                             prompts, receipt.missed(best.receipt or [])))  # a world's candidates: no captions
+        history.append(
+            Round(
+                used,
+                seeds,
+                [p.caption or "" for p in pictures],
+                [p.score or 0.0 for p in pictures],
+                prompts,
+                receipt.missed(best.receipt or []),
+            )
+        )  # a world's candidates: no captions
         if any(receipt.passed(p.receipt or []) for p in pictures) or round_index + 1 == rounds:
             break
-        used = refine(cache, world, expander, request, used, pictures, best,
-                      inputs.offset_seed(seed, round_index + 1))
+        used = refine(cache, world, expander, request, used, pictures, best, inputs.offset_seed(seed, round_index + 1))
     # the first candidate that satisfies everything comes first; then by score (stable: earlier first)
     pool.sort(key=lambda p: (not receipt.passed(p.receipt or []), -(p.score or 0.0)))
     if pool[0].caption is None:  # a world's pictures: described by the world's own reading, as checked
@@ -85,8 +117,17 @@ def run_verified(cache: ModelCache, job: GenerateRequest, progress: Progress | N
     return Generation(pool, pool[0].parameters["prompt"], history)
 
 
-def check_candidates(cache: ModelCache, entry, request: str, prompts: list[str], negative: str, run: dict,
-                     seeds: list[int], progress: Progress | None, cancel: threading.Event | None) -> list[Picture]:
+def check_candidates(
+    cache: ModelCache,
+    entry,
+    request: str,
+    prompts: list[str],
+    negative: str,
+    run: dict,
+    seeds: list[int],
+    progress: Progress | None,
+    cancel: threading.Event | None,
+) -> list[Picture]:
     """One round's candidates, drawn in one batch, each captioned, scored and given its receipt."""
     images, sampler = draw_candidates(cache, entry, prompts, negative, run, seeds, progress, cancel)
     if world_for(entry.world) is not None:  # the world reads the pictures (World.check); no captioner needed
@@ -97,9 +138,16 @@ def check_candidates(cache: ModelCache, entry, request: str, prompts: list[str],
         captions = describe(cache, entry, images)
         receipts = receipt.build(cache, entry, request, images, captions)
         scores = scorer_for(cache, entry)(request, images, captions)
-    return [Picture(image, png_parameters(prompt, request, entry.id, s, sampler, run, negative_prompt=negative),
-                    caption=text, score=value, receipt=r)
-            for image, prompt, s, text, value, r in zip(images, prompts, seeds, captions, scores, receipts)]
+    return [
+        Picture(
+            image,
+            png_parameters(prompt, request, entry.id, s, sampler, run, negative_prompt=negative),
+            caption=text,
+            score=value,
+            receipt=r,
+        )
+        for image, prompt, s, text, value, r in zip(images, prompts, seeds, captions, scores, receipts)
+    ]
 
 
 def _reading(world, image) -> str:
@@ -116,24 +164,47 @@ def describe(cache: ModelCache, entry, images: list) -> list[str]:
         return caption_loaded(vlm, images, int(captioner.defaults.get("max_new_tokens", 40)))
 
 
-def refine(cache: ModelCache, world, expander_id: str | None, request: str, used: str, pictures: list[Picture],
-           best: Picture, seed: int) -> str:
+def refine(
+    cache: ModelCache,
+    world,
+    expander_id: str | None,
+    request: str,
+    used: str,
+    pictures: list[Picture],
+    best: Picture,
+    seed: int,
+) -> str:
     """The next round's prompt, acting on what the best candidate missed."""
     missed = receipt.missed(best.receipt or [])
     if world is not None:
         return world.refine(request, used, missed, seed)
-    return rewrite(cache, expander_id, request, used, [p.caption or "" for p in pictures], seed,
-                   [row for row in best.receipt or [] if not row["ok"]])
+    return rewrite(
+        cache,
+        expander_id,
+        request,
+        used,
+        [p.caption or "" for p in pictures],
+        seed,
+        [row for row in best.receipt or [] if not row["ok"]],
+    )
 
 
-def rewrite(cache: ModelCache, expander_id: str | None, request: str, used: str, captions: list[str], seed: int,
-            missed: list[dict] | None = None) -> str:
+def rewrite(
+    cache: ModelCache,
+    expander_id: str | None,
+    request: str,
+    used: str,
+    captions: list[str],
+    seed: int,
+    missed: list[dict] | None = None,
+) -> str:
     if not expander_id:
         return used  # nothing can rewrite: the next round only draws new seeds
     expander = cache.registry.get(expander_id)
     if expander.mode == "chat":
         named = "; ".join(f"{r['attribute']} (wanted {r['wanted']}, saw {r['seen']})" for r in missed or [])
-        feedback = REWRITE_REQUEST.format(request=request, prompt=used, misses="; ".join(captions),
-                                          missed=named or "not known")
+        feedback = REWRITE_REQUEST.format(
+            request=request, prompt=used, misses="; ".join(captions), missed=named or "not known"
+        )
         return expand(cache, feedback[: inputs.MAX_PROMPT_CHARS], expander_id, seed)
     return expand(cache, request, expander_id, seed)

@@ -8,6 +8,7 @@ it); without share_draws each request is drawn alone, exactly as pipelines.text2
 Verify-and-refine requests always run alone. No Ray here: the Serve deployment and the Ray Data
 actors both call run_jobs.
 """
+
 from __future__ import annotations
 
 import threading
@@ -37,8 +38,14 @@ class Prepared:
 
     def key(self) -> tuple:
         """Requests with equal keys may share one diffusion call."""
-        return (self.entry.id, self.run["width"], self.run["height"], self.run["steps"], self.run["guidance"],
-                self.negative)
+        return (
+            self.entry.id,
+            self.run["width"],
+            self.run["height"],
+            self.run["steps"],
+            self.run["guidance"],
+            self.negative,
+        )
 
 
 def prepare(cache: ModelCache, job: GenerateRequest) -> Prepared:
@@ -67,8 +74,13 @@ class Hooks:
     cancel: threading.Event | None = None
 
 
-def run_jobs(cache: ModelCache, jobs: list[GenerateRequest], share_draws: bool = False,
-             hooks: list[Hooks] | None = None, done: Callable[[int, object], None] | None = None) -> list:
+def run_jobs(
+    cache: ModelCache,
+    jobs: list[GenerateRequest],
+    share_draws: bool = False,
+    hooks: list[Hooks] | None = None,
+    done: Callable[[int, object], None] | None = None,
+) -> list:
     """One Generation per job, or the AtelierError that job met (one bad request fails alone).
     hooks[i] hears job i's steps and previews; done(i, result) hears each job as soon as it is answered."""
     results: list = [None] * len(jobs)
@@ -101,6 +113,7 @@ def run_jobs(cache: ModelCache, jobs: list[GenerateRequest], share_draws: bool =
 
 def _fan_out(items: list[Prepared], hooks: list[Hooks]) -> tuple[Progress, Preview]:
     """One shared draw's progress and previews, handed to each request (previews cut to its own pictures)."""
+
     def progress(step: int, total: int) -> None:
         for hook in hooks:
             if hook.progress is not None:
@@ -123,13 +136,18 @@ def draw_together(cache: ModelCache, items: list[Prepared], hooks: list[Hooks] |
     prompts = [item.used for item in items for _ in item.seeds]
     seeds = [s for item in items for s in item.seeds]
     progress, preview = _fan_out(items, hooks or [Hooks() for _ in items])
-    images, sampler = text2image.draw(cache, first.entry, prompts, first.negative, first.run, seeds, progress,
-                                      preview=preview)
+    images, sampler = text2image.draw(
+        cache, first.entry, prompts, first.negative, first.run, seeds, progress, preview=preview
+    )
     out, start = [], 0
     for item in items:
         pictures = [
-            Picture(image, png_parameters(item.used, item.request, item.entry.id, s, sampler, item.run,
-                                          negative_prompt=item.negative))
+            Picture(
+                image,
+                png_parameters(
+                    item.used, item.request, item.entry.id, s, sampler, item.run, negative_prompt=item.negative
+                ),
+            )
             for image, s in zip(images[start : start + len(item.seeds)], item.seeds)
         ]
         out.append(Generation(pictures, item.used))

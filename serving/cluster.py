@@ -1,4 +1,5 @@
 """Starting a local Ray, or joining a cluster, for the Serve backend and the Ray Data jobs."""
+
 from __future__ import annotations
 
 import os
@@ -33,13 +34,18 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> str:
             ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
             return "joined"
         path = os.pathsep.join([str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
-        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": env | {"PYTHONPATH": path}})
+        ray.init(
+            num_cpus=num_cpus or os.cpu_count(),
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": env | {"PYTHONPATH": path}},
+        )
         return "started"
     except (ConnectionError, RuntimeError, ValueError) as e:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
-        raise RayUnavailable(f"Could not start or reach {where} ({e}); check the address and that Ray runs there.") \
-            from None
+        raise RayUnavailable(
+            f"Could not start or reach {where} ({e}); check the address and that Ray runs there."
+        ) from None
 
 
 def torch_threads() -> int:

@@ -1,4 +1,5 @@
 """serving/ray.toml: how many replicas, CPUs, GPUs and what autoscaling bounds each model gets on Ray."""
+
 from __future__ import annotations
 
 import tomllib
@@ -11,8 +12,17 @@ from zoo.registry import Registry
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "ray.toml"
 AUTOSCALING_KEYS = {"min_replicas", "max_replicas", "target_ongoing_requests"}
 DEFAULTS = {
-    "replicas": 1, "autoscaling": None, "cpus": 0.5, "gpus": 0.0, "threads": None, "memory_budget_gb": None,
-    "max_ongoing_requests": 16, "max_batch_size": 8, "batch_wait_s": 0.01, "share_draws": False, "retries": 3,
+    "replicas": 1,
+    "autoscaling": None,
+    "cpus": 0.5,
+    "gpus": 0.0,
+    "threads": None,
+    "memory_budget_gb": None,
+    "max_ongoing_requests": 16,
+    "max_batch_size": 8,
+    "batch_wait_s": 0.01,
+    "share_draws": False,
+    "retries": 3,
 }
 BATCH_DEFAULTS = {"actors": 2, "cpus": 1.0, "gpus": 0.0, "batch_size": 8, "threads": None}
 
@@ -39,8 +49,10 @@ class Placement:
 
     def serve_options(self) -> dict:
         """Keyword arguments for serve.deployment(...).options()."""
-        options = {"max_ongoing_requests": self.max_ongoing_requests,
-                   "ray_actor_options": {"num_cpus": self.cpus, "num_gpus": self.gpus}}
+        options = {
+            "max_ongoing_requests": self.max_ongoing_requests,
+            "ray_actor_options": {"num_cpus": self.cpus, "num_gpus": self.gpus},
+        }
         if self.autoscaling:
             options["autoscaling_config"] = dict(self.autoscaling)
         else:
@@ -86,8 +98,12 @@ def load_config(path: Path | str | None = None, registry: Registry | None = None
     _known(batch, set(BATCH_DEFAULTS), f"{path} [batch]")
     for key, value in batch.items():
         if value is not None:
-            _number(value, f"{path} [batch] {key}", integer=key in ("actors", "batch_size", "threads"),
-                    positive=key != "gpus")
+            _number(
+                value,
+                f"{path} [batch] {key}",
+                integer=key in ("actors", "batch_size", "threads"),
+                positive=key != "gpus",
+            )
     return ServingConfig(defaults, models, BatchPlacement(**batch), path)
 
 

@@ -5,6 +5,7 @@ A text-to-image replica also runs the model's expander, captioner and scorer in 
 stylize (from_pipe, same weights). Errors a person should read come back as values
 (AtelierError instances), so they cross the process boundary as themselves.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -67,8 +68,9 @@ class TextToImage(_Replica):
         drawn and as if alone. Each yield holds one item per request (None: no news for it)."""
         events = _Events([cancel for _, cancel, _ in requests])
         hooks = [events.hooks(i, previews) for i, (_, _, previews) in enumerate(requests)]
-        work = asyncio.to_thread(run_jobs, self.cache, [job for job, _, _ in requests], self.share_draws, hooks,
-                                 events.done)
+        work = asyncio.to_thread(
+            run_jobs, self.cache, [job for job, _, _ in requests], self.share_draws, hooks, events.done
+        )
         async for batch in events.stream(work):
             yield batch
 
@@ -78,8 +80,16 @@ class TextToImage(_Replica):
         def work():
             hooks = events.hooks(0)
             try:
-                result = style_transfer.stylize(self.cache, image, style, model_id=model_id, strength=strength,
-                                                seed=seed, progress=hooks.progress, cancel=hooks.cancel)
+                result = style_transfer.stylize(
+                    self.cache,
+                    image,
+                    style,
+                    model_id=model_id,
+                    strength=strength,
+                    seed=seed,
+                    progress=hooks.progress,
+                    cancel=hooks.cancel,
+                )
             except AtelierError as e:
                 result = e
             events.done(0, result)

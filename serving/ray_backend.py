@@ -14,6 +14,7 @@ pictures pipelines/previews.py makes) back from the replica; a retried request s
 again. Stop is seen at the next step and cancels the request on the replica, which stops its
 drawing there (a draw shared with other requests under share_draws finishes for them).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -43,8 +44,13 @@ class RayBackend:
     `config`: the placement file (default serving/ray.toml); `warm`: deploy each task's default model now
     rather than at its first request."""
 
-    def __init__(self, registry: Registry | Path | str, address: str | None = None, config: Path | str | None = None,
-                 warm: bool = True):
+    def __init__(
+        self,
+        registry: Registry | Path | str,
+        address: str | None = None,
+        config: Path | str | None = None,
+        warm: bool = True,
+    ):
         self.registry = registry if isinstance(registry, Registry) else load_registry(registry)
         self.config = load_config(config, self.registry)
         self.mode = connect(address)
@@ -60,20 +66,38 @@ class RayBackend:
 
     # ------------------------------------------------------------ the Backend methods
 
-    def generate(self, job: GenerateRequest, progress: Progress | None = None,
-                 cancel: threading.Event | None = None, preview: Preview | None = None) -> Generation:
+    def generate(
+        self,
+        job: GenerateRequest,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+        preview: Preview | None = None,
+    ) -> Generation:
         entry = self.registry.pick(job.model, "text-to-image")
         job = replace(job, model=entry.id)  # the defaults chosen here (Registry.with_defaults) hold in the replica
-        return self._ask(entry.id, "text-to-image", "generate", (job, preview is not None),
-                         Hooks(progress, preview, cancel))
+        return self._ask(
+            entry.id, "text-to-image", "generate", (job, preview is not None), Hooks(progress, preview, cancel)
+        )
 
-    def stylize(self, image, style: str, model_id: str | None = None, strength: float | None = None,
-                seed: int | None = None, progress: Progress | None = None,
-                cancel: threading.Event | None = None) -> Stylized:
+    def stylize(
+        self,
+        image,
+        style: str,
+        model_id: str | None = None,
+        strength: float | None = None,
+        seed: int | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Stylized:
         entry = self.registry.pick(model_id, "text-to-image")
         picture = inputs.image(image)  # a path on this machine means nothing to a replica elsewhere
-        return self._ask(entry.id, "text-to-image", "stylize", (picture, style, entry.id, strength, seed),
-                         Hooks(progress, None, cancel))
+        return self._ask(
+            entry.id,
+            "text-to-image",
+            "stylize",
+            (picture, style, entry.id, strength, seed),
+            Hooks(progress, None, cancel),
+        )
 
     def caption(self, pictures, model_id: str | None = None) -> list[str]:
         entry = self.registry.pick(model_id, "captioning")
@@ -113,9 +137,14 @@ class RayBackend:
                     missing.append(model_id)
             for model_id in missing:
                 self._check_fits(model_id)
-            targets = [RunTarget(target=application(self.registry.get(m).task, m, self._worker_registry,
-                                                    self.config.placement(m)), name=app_name(m), route_prefix=None)
-                       for m in missing]
+            targets = [
+                RunTarget(
+                    target=application(self.registry.get(m).task, m, self._worker_registry, self.config.placement(m)),
+                    name=app_name(m),
+                    route_prefix=None,
+                )
+                for m in missing
+            ]
             for model_id, handle in zip(missing, serve.run_many(targets) if targets else []):
                 self._handles[model_id] = handle
 
@@ -169,8 +198,9 @@ class RayBackend:
                     result = _wait(call.remote(*args), listeners.cancel)
             except RayActorError as e:  # the replica died under the request; Serve is starting another
                 if attempt >= retries:
-                    raise ModelUnavailable(f"The replicas of '{model_id}' kept failing ({type(e).__name__}); "
-                                           "try again in a minute.") from None
+                    raise ModelUnavailable(
+                        f"The replicas of '{model_id}' kept failing ({type(e).__name__}); try again in a minute."
+                    ) from None
                 self.resent += 1
                 time.sleep(min(2.0, 0.2 * 2**attempt))
                 continue

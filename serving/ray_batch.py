@@ -6,6 +6,7 @@ pixel for pixel. Ray Data keeps the prompt order (preserve_order) and restarts a
 dies, retrying its batch (its actor pools default to max_restarts=-1, max_task_retries=-1).
 The driver writes DIR/NNNN.png and DIR/results.jsonl as the rows come back, under a progress bar.
 """
+
 from __future__ import annotations
 
 import io
@@ -71,10 +72,17 @@ class Painter:
         from pipelines.receipt import attach
 
         picture = attach(self.cache, job.model, job.prompt, result).pictures[0]  # plain runs get their receipt here
-        row = {"prompt": job.prompt, "used_prompt": result.used_prompt, "seed": picture.parameters["seed"],
-               "image": f"{index:04d}.png", "receipt": picture.receipt}
-        return (json.dumps(row | result.checks(), ensure_ascii=False),
-                png_bytes(picture.image, picture.parameters, picture.receipt))
+        row = {
+            "prompt": job.prompt,
+            "used_prompt": result.used_prompt,
+            "seed": picture.parameters["seed"],
+            "image": f"{index:04d}.png",
+            "receipt": picture.receipt,
+        }
+        return (
+            json.dumps(row | result.checks(), ensure_ascii=False),
+            png_bytes(picture.image, picture.parameters, picture.receipt),
+        )
 
     def evaluate(self, batch: dict) -> dict:
         """Rows of evaluate chunks (see evaluate_on_ray) to one row per prompt."""
@@ -100,9 +108,14 @@ def _dataset(rows: list[dict], registry_path, config_path, concurrency: int | No
     actors = concurrency or config.actors
     kwargs = {"registry_path": registry_for_workers(registry_path, mode), "threads": config.threads}
     dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), 4 * actors))
-    return dataset.map_batches(Painter, fn_constructor_kwargs=kwargs, batch_size=config.batch_size,
-                               compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=config.cpus,
-                               num_gpus=config.gpus or None)
+    return dataset.map_batches(
+        Painter,
+        fn_constructor_kwargs=kwargs,
+        batch_size=config.batch_size,
+        compute=ray.data.ActorPoolStrategy(size=actors),
+        num_cpus=config.cpus,
+        num_gpus=config.gpus or None,
+    )
 
 
 def generate_on_ray(args, prompts: list[str], out: Path) -> None:
@@ -111,8 +124,17 @@ def generate_on_ray(args, prompts: list[str], out: Path) -> None:
     verify = getattr(args, "verify", None)
     rows = []
     for index, prompt in enumerate(prompts):
-        job = GenerateRequest(prompt, "", args.model, expand_with, args.steps, None if verify else args.guidance,
-                              seed=args.seed + index * 1000, verify=verify or None, rounds=args.rounds)
+        job = GenerateRequest(
+            prompt,
+            "",
+            args.model,
+            expand_with,
+            args.steps,
+            None if verify else args.guidance,
+            seed=args.seed + index * 1000,
+            verify=verify or None,
+            rounds=args.rounds,
+        )
         rows.append({"index": index, "job": json.dumps(asdict(job))})
     dataset = _dataset(rows, args.registry, getattr(args, "ray_config", None))
     bar = tqdm(total=len(rows), desc="generate (ray)", unit="prompt")
@@ -136,15 +158,24 @@ def evaluate_on_ray(args, prompts: list[str]) -> dict:
     if not prompts:
         raise BadInput("Give at least one prompt to evaluate.")
     size = 1 if args.verify else BATCH
-    common = {"model_id": entry.id, "verify": args.verify, "rounds": args.rounds, "seed": args.seed,
-              "steps": args.steps, "expand_with": args.expand_with}
-    chunks = [{"chunk": json.dumps(common | {"prompts": prompts[s : s + size], "start": s})}
-              for s in range(0, len(prompts), size)]
+    common = {
+        "model_id": entry.id,
+        "verify": args.verify,
+        "rounds": args.rounds,
+        "seed": args.seed,
+        "steps": args.steps,
+        "expand_with": args.expand_with,
+    }
+    chunks = [
+        {"chunk": json.dumps(common | {"prompts": prompts[s : s + size], "start": s})}
+        for s in range(0, len(prompts), size)
+    ]
     started = time.perf_counter()
     images: list = [None] * len(prompts)
     with tqdm(total=len(prompts), desc="evaluate (ray)", unit="prompt") as bar:
         for batch in _dataset(chunks, args.registry, getattr(args, "ray_config", None)).iter_batches(
-                batch_format="numpy", batch_size=None):
+            batch_format="numpy", batch_size=None
+        ):
             for index, png in zip(batch["index"], batch["png"]):
                 images[int(index)] = Image.open(io.BytesIO(png)).convert("RGB")
                 bar.update(1)
@@ -152,8 +183,17 @@ def evaluate_on_ray(args, prompts: list[str]) -> dict:
     return fidelity(args, entry, prompts, images) | {"seconds_per_prompt": seconds}
 
 
-def evaluate_chunk(cache, model_id: str, prompts: list[str], start: int, verify: int | None, rounds: int, seed: int,
-                   steps: int | None, expand_with: str | None) -> tuple[list, list[str]]:
+def evaluate_chunk(
+    cache,
+    model_id: str,
+    prompts: list[str],
+    start: int,
+    verify: int | None,
+    rounds: int,
+    seed: int,
+    steps: int | None,
+    expand_with: str | None,
+) -> tuple[list, list[str]]:
     """The pictures pipelines.evaluate.evaluate draws for prompts start, start + 1, ...: the same seeds
     (S + 100 i; expansion S + i) and, without verify, the same chunks of BATCH in one diffusion call."""
     from pipelines.prompt_expansion import prompt_for

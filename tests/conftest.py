@@ -1,5 +1,6 @@
 """Shared fixtures. The starter registry's models are small enough to load in every run;
 ATELIER_TEST_REGISTRY points the tests at another registry (e.g. untrained copies)."""
+
 import os
 from pathlib import Path
 

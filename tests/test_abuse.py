@@ -1,6 +1,7 @@
 """The fast parts of bench/abuse.py: its classifier, and a sample of its bad inputs sent as raw HTTP to an
 in-process app, classified the same way (no file read or revealed, every refusal a sentence, no hang,
 the server alive)."""
+
 from __future__ import annotations
 
 import shutil
@@ -54,11 +55,21 @@ def test_readable_sentences_and_what_is_not_one():
     assert readable("The prompt is empty; describe the picture you want.")
     assert readable("File not allowed: /etc/passwd.")
     assert readable("'x' is not a model id; ids look like 'owner/name'.")
-    for dump in [None, "", "null", "Error", "Not Found", "Internal Server Error", "no full stop here",
-                 "Traceback (most recent call last): ...", "1 validation error for ImageData [type=model_type].",
-                 "KeyError: 'image'.", "Wanted inputs: [<gradio.components.image.Image object at 0x7f10>].",
-                 "The upstream Gradio app has raised an exception but has not enabled verbose error reporting.",
-                 "Two lines.\nOf text."]:
+    for dump in [
+        None,
+        "",
+        "null",
+        "Error",
+        "Not Found",
+        "Internal Server Error",
+        "no full stop here",
+        "Traceback (most recent call last): ...",
+        "1 validation error for ImageData [type=model_type].",
+        "KeyError: 'image'.",
+        "Wanted inputs: [<gradio.components.image.Image object at 0x7f10>].",
+        "The upstream Gradio app has raised an exception but has not enabled verbose error reporting.",
+        "Two lines.\nOf text.",
+    ]:
         assert not readable(dump), dump
 
 
@@ -84,8 +95,15 @@ def test_classify_every_outcome():
 
 def test_twins_that_answer_differently_reveal_the_file():
     def twin(path, message, pair="p"):
-        case = Case("file tricks", "HTTP call", path, lambda g: Answer(), forbidden=True, pair=pair,
-                    names=("/srv/a.png", "/srv/missing.png"))
+        case = Case(
+            "file tricks",
+            "HTTP call",
+            path,
+            lambda g: Answer(),
+            forbidden=True,
+            pair=pair,
+            names=("/srv/a.png", "/srv/missing.png"),
+        )
         return Result(case, Answer(422, "error", "", message), SENTENCE)
 
     same = [twin("/srv/a.png", "No file at /srv/a.png."), twin("/srv/missing.png", "No file at /srv/missing.png.")]
@@ -98,8 +116,11 @@ def test_twins_that_answer_differently_reveal_the_file():
 def test_a_sample_of_bad_inputs_over_raw_http(ground):
     """About 40 of the bench's raw-HTTP cases on the routes Atelier's request guard covers: every
     family (prompts, numbers, model ids, pictures, huge uploads, file tricks, file routes)."""
-    cases = [c for c in abuse.all_cases(ground) if c.via in GUARDED_ROUTES and c.family != "JSON shapes"
-             and not c.name.startswith(ZOO_TAB)]
+    cases = [
+        c
+        for c in abuse.all_cases(ground)
+        if c.via in GUARDED_ROUTES and c.family != "JSON shapes" and not c.name.startswith(ZOO_TAB)
+    ]
     results = abuse.run_cases(abuse.sample(cases, 48), ground, workers=2)
     counts = Counter(r.outcome for r in results)
     assert len(results) >= 38 and len({r.case.family for r in results}) == 7, counts
@@ -108,8 +129,11 @@ def test_a_sample_of_bad_inputs_over_raw_http(ground):
 
 
 def test_unguarded_routes_and_wrong_json_shapes_answer_in_words(ground):
-    cases = [c for c in abuse.all_cases(ground) if c.via in ("HTTP run", "HTTP v2") or c.family == "JSON shapes"
-             or c.name.startswith(ZOO_TAB)]
+    cases = [
+        c
+        for c in abuse.all_cases(ground)
+        if c.via in ("HTTP run", "HTTP v2") or c.family == "JSON shapes" or c.name.startswith(ZOO_TAB)
+    ]
     results = abuse.run_cases(abuse.sample(cases, 12), ground, workers=2)
     counts = Counter(r.outcome for r in results)
     assert not [f for f in FAILURES if counts[f]], abuse.notable(results)

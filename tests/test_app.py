@@ -1,6 +1,7 @@
 """The app over HTTP, as an API client sees it: one server per module, started on a free loopback
 port, called through gradio_client. Runs on the registry of ATELIER_TEST_REGISTRY when set (e.g.
 untrained copies of the starter models), else on zoo/registry.toml."""
+
 from __future__ import annotations
 
 import socket
@@ -41,8 +42,9 @@ def running_app(cache):
     """The app of `cache`, served in a background thread on a free loopback port; yields its URL."""
     demo = ui.build_app(Studio(cache))
     port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-                **ui.launch_options(demo))
+    demo.launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **ui.launch_options(demo)
+    )
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -78,16 +80,19 @@ def still_serves(client) -> None:
 
 def png_bomb(path: Path, side: int = 30000) -> Path:
     """A tiny PNG whose header declares side x side pixels (a decompression bomb)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
     return path
 
 
 # ------------------------------------------------------------------ endpoints
+
 
 def test_the_four_endpoints_and_their_first_parameters(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
@@ -103,8 +108,9 @@ def test_the_four_endpoints_and_their_first_parameters(client):
 
 def test_generate_returns_pictures_with_their_parameters(client, t2i_entry):
     run = text2image.settings(t2i_entry)
-    pictures, used, shown, files = client.predict("big red ball on the left", seed=7, num_images=2,
-                                                  api_name="/generate")
+    pictures, used, shown, files = client.predict(
+        "big red ball on the left", seed=7, num_images=2, api_name="/generate"
+    )
     assert len(pictures) == 2 and len(files) == 2
     for picture in pictures:
         with Image.open(picture["image"]) as image:
@@ -122,8 +128,9 @@ def test_generate_returns_pictures_with_their_parameters(client, t2i_entry):
 
 
 def test_an_edited_prompt_is_drawn_as_it_is(client):
-    _, used, shown, _ = client.predict("big red ball on the left", rewritten_prompt=CANONICAL, seed=3,
-                                       api_name="/generate")
+    _, used, shown, _ = client.predict(
+        "big red ball on the left", rewritten_prompt=CANONICAL, seed=3, api_name="/generate"
+    )
     assert used == CANONICAL and shown["pictures"][0]["prompt"] == CANONICAL
 
 
@@ -141,8 +148,9 @@ def test_expand(client):
 
 def test_stylize(client, t2i_entry):
     run = text2image.settings(t2i_entry)
-    (before, result), used, caption, png = client.predict(handle_file(PICTURE), "outline style", seed=3,
-                                                          api_name="/stylize")
+    (before, result), used, caption, png = client.predict(
+        handle_file(PICTURE), "outline style", seed=3, api_name="/stylize"
+    )
     assert Path(before).read_bytes() == PICTURE.read_bytes()  # the original beside the result
     with Image.open(result) as image:
         image.load()
@@ -166,6 +174,7 @@ def test_caption_one_and_several(client):
 
 
 # ------------------------------------------------------------------ bad input
+
 
 def test_empty_prompt(client):
     with pytest.raises(AppError) as e:
@@ -240,9 +249,11 @@ def test_unexpected_errors_become_one_generic_sentence():
 
 # ------------------------------------------------------------------ verify and refine (last: the slowest)
 
+
 def test_generate_verified_shows_every_candidate_best_first(client):
-    pictures, used, shown, files = client.predict("big red ball on the left", seed=11, verify_and_refine=True,
-                                                  candidates=2, rounds=1, api_name="/generate")
+    pictures, used, shown, files = client.predict(
+        "big red ball on the left", seed=11, verify_and_refine=True, candidates=2, rounds=1, api_name="/generate"
+    )
     assert len(pictures) == 2 and len(files) == 2
     scores = shown["scores"]
     assert scores == sorted(scores, reverse=True) and len(shown["captions"]) == 2 and len(shown["rounds"]) == 1
@@ -253,6 +264,7 @@ def test_generate_verified_shows_every_candidate_best_first(client):
 
 
 # ------------------------------------------------------------------ previews and stop
+
 
 def test_generate_streams_previews_before_the_final_picture(client):
     job = client.submit(CANONICAL, steps=8, seed=5, api_name="/generate")

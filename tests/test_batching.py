@@ -1,4 +1,5 @@
 """Cross-request batching, live previews, stop and out-of-memory, on the real starter model."""
+
 from __future__ import annotations
 
 import threading

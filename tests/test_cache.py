@@ -1,4 +1,5 @@
 """The model cache: lazy loads, one load per model under concurrency, LRU eviction under a budget."""
+
 import gc
 import shutil
 import threading

@@ -1,5 +1,6 @@
 """The hub chat expander is told to answer in English whatever the language of the request; checked on
 the tiny random-weight Qwen of tests/tiny_hub.py, whose chat template is Qwen2.5's."""
+
 from pipelines import prompt_expansion
 from pipelines.prompt_expansion import SYSTEM_PROMPT, chat_prompt, expand
 from tests.tiny_hub import PINNED
@@ -24,8 +25,9 @@ def test_a_chinese_request_reaches_the_chat_model_with_the_english_instruction(o
     assert prompt.endswith(f"<|im_start|>user\n{REQUEST}<|im_end|>\n<|im_start|>assistant\n")
 
     rendered = []
-    monkeypatch.setattr(prompt_expansion, "chat_prompt", lambda tok, text: rendered.append(chat_prompt(tok, text))
-                        or rendered[-1])
+    monkeypatch.setattr(
+        prompt_expansion, "chat_prompt", lambda tok, text: rendered.append(chat_prompt(tok, text)) or rendered[-1]
+    )
     cache = ModelCache(load_registry(DEFAULT_REGISTRY), device="cpu", budget_gb=4)
     text = expand(cache, REQUEST, QWEN, seed=4)
     assert rendered == [prompt]  # expand() rendered exactly this prompt for the chat model

@@ -1,5 +1,6 @@
 """Requests in Chinese (STARTER_WORLD.md, "Requests in Chinese"): every table word, the contract's
 examples, and generator -> reader round trips in Chinese and in English with Chinese words."""
+
 import random
 
 import pytest
@@ -24,20 +25,23 @@ def one(**stated) -> Request:
     return Request((ObjRequest(**stated),))
 
 
-@pytest.mark.parametrize("table,key", [(COLOUR_ZH, "colour"), (SHAPE_ZH, "shape"), (SIZE_ZH, "size"),
-                                       (WHERE_ZH, "position")])
+@pytest.mark.parametrize(
+    "table,key", [(COLOUR_ZH, "colour"), (SHAPE_ZH, "shape"), (SIZE_ZH, "size"), (WHERE_ZH, "position")]
+)
 def test_every_object_word_is_read(table, key):
     for canonical, words in table.items():
         for word in words:
             assert read_request(f"画一个{word}的东西" if key == "size" else word).objects[0] == ObjRequest(
-                **{key: canonical}), word
+                **{key: canonical}
+            ), word
 
 
 def test_every_position_word_is_read_without_its_zai_before_the_object():
     for canonical, words in WHERE_ZH.items():
         for word in words:
             assert read_request(f"{word.removeprefix('在')}有一个红色方块") == one(
-                colour="red", shape="square", position=canonical), word
+                colour="red", shape="square", position=canonical
+            ), word
 
 
 @pytest.mark.parametrize("table,key", [(BACKGROUND_ZH, "background"), (STYLE_ZH, "style")])
@@ -53,9 +57,12 @@ def test_the_contract_examples():
     assert read_request("画一个大的红色圆形在左边") == one(colour="red", shape="circle", size="large", position="left")
     assert read_request("左边一个小的蓝色方块，右边一个绿色三角形，黑色背景，空心") == Request(
         (ObjRequest("blue", "square", "small", "left"), ObjRequest("green", "triangle", None, "right")),
-        "black", "outline")
+        "black",
+        "outline",
+    )
     assert read_request("请画一个很小的粉色十字在上面，白底") == Request(
-        (ObjRequest("pink", "cross", "small", "top"),), "white")
+        (ObjRequest("pink", "cross", "small", "top"),), "white"
+    )
     assert read_request("上方有一个小的蓝色方块") == one(colour="blue", shape="square", size="small", position="top")
 
 
@@ -67,8 +74,13 @@ def test_two_objects_joined_every_way(joiner):
 
 def test_openings_punctuation_and_measure_words_change_nothing():
     wanted = one(colour="green", shape="triangle", size="small")
-    for text in ["画小的绿色三角形", "请画一个小的绿色三角形！", "帮我画个小绿三角。", "我想要一个小的绿色三角形!",
-                 "小的绿色三角形."]:
+    for text in [
+        "画小的绿色三角形",
+        "请画一个小的绿色三角形！",
+        "帮我画个小绿三角。",
+        "我想要一个小的绿色三角形!",
+        "小的绿色三角形.",
+    ]:
         assert read_request(text) == wanted, text
 
 
@@ -78,8 +90,9 @@ def test_a_position_split_off_by_a_comma_stays_with_its_object():
 
 def test_mixed_english_and_chinese():
     assert read_request("a 红色 circle") == one(colour="red", shape="circle")
-    assert read_request("a big 蓝色 box 在左边 on a 黑底") == Request((ObjRequest("blue", "square", "large", "left"),),
-                                                                  "black")
+    assert read_request("a big 蓝色 box 在左边 on a 黑底") == Request(
+        (ObjRequest("blue", "square", "large", "left"),), "black"
+    )
     assert read_request("画 a small red ball") == one(colour="red", shape="circle", size="small")
 
 

@@ -1,4 +1,5 @@
 """python -m pipelines: the files and JSON lines that scripts and independent checks rely on."""
+
 import json
 import subprocess
 import sys
@@ -68,7 +69,8 @@ def test_stylize_caption_and_expand(cli, tmp_path, picture, capsys):
     # the picture, then its outline redraw, each told by its exact canonical sentence
     assert [line["caption"] for line in lines] == [
         "a large green triangle in the center on a gray background, flat style",
-        "a large green triangle in the center on a gray background, outline style"]
+        "a large green triangle in the center on a gray background, outline style",
+    ]
     assert cli("expand", "--seed", "2", "big red ball", "tiny box up top") == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["prompt"] for line in lines] == ["big red ball", "tiny box up top"]
@@ -86,18 +88,26 @@ def test_evaluate_prints_the_fidelity_table(cli, capsys):
     assert set(result["attributes"].values()) == {1.0}
 
 
-@pytest.mark.parametrize("args,words", [
-    (["generate", "--out", "{tmp}", ""], "empty"),
-    (["generate", "--model", "../../etc/passwd", "--out", "{tmp}", "x"], "not a model id"),
-    (["caption", "{tmp}/missing.png"], "no picture file"),
-    (["caption", "{notpicture}"], "not a picture"),
-    (["stylize", "--style", "baroque", "--out", "{tmp}", "{picture}"], "flat"),
-])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["generate", "--out", "{tmp}", ""], "empty"),
+        (["generate", "--model", "../../etc/passwd", "--out", "{tmp}", "x"], "not a model id"),
+        (["caption", "{tmp}/missing.png"], "no picture file"),
+        (["caption", "{notpicture}"], "not a picture"),
+        (["stylize", "--style", "baroque", "--out", "{tmp}", "{picture}"], "flat"),
+    ],
+)
 def test_bad_input_is_one_sentence_and_exit_status_2(registry_path, tmp_path, picture, args, words):
     (tmp_path / "notes.png").write_text("not really a picture")
     args = [a.format(tmp=tmp_path, picture=picture, notpicture=tmp_path / "notes.png") for a in args]
-    done = subprocess.run([sys.executable, "-m", "pipelines", "--registry", str(registry_path), *args],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines", "--registry", str(registry_path), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2
     assert words in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("error: ")
@@ -105,9 +115,24 @@ def test_bad_input_is_one_sentence_and_exit_status_2(registry_path, tmp_path, pi
 
 def test_a_missing_prompts_file_is_one_sentence_not_a_traceback(registry_path, tmp_path):
     """The bug as reported: python -m pipelines generate --prompts missing.txt printed a FileNotFoundError."""
-    done = subprocess.run([sys.executable, "-m", "pipelines", "--registry", str(registry_path), "generate",
-                           "--prompts", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "out")],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "--registry",
+            str(registry_path),
+            "generate",
+            "--prompts",
+            str(tmp_path / "missing.txt"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip() == f"error: There is no prompts file at {tmp_path / 'missing.txt'}."
 
@@ -119,8 +144,12 @@ def bad_files(tmp_path):
     (tmp_path / "folder").mkdir()
     (tmp_path / "binary").write_bytes(b"\xff\xfe\x00\x81 not text \x9c\x00")
     (tmp_path / "text.png").write_text("a large red circle on the left on a gray background, flat style\n")
-    return {"missing": tmp_path / "missing.txt", "folder": tmp_path / "folder", "binary": tmp_path / "binary",
-            "text": tmp_path / "text.png"}
+    return {
+        "missing": tmp_path / "missing.txt",
+        "folder": tmp_path / "folder",
+        "binary": tmp_path / "binary",
+        "text": tmp_path / "text.png",
+    }
 
 
 CLI_FILE_CASES = [
@@ -146,8 +175,9 @@ CLI_FILE_CASES = [
 
 
 @pytest.mark.parametrize("args,words", CLI_FILE_CASES)
-def test_every_bad_file_argument_is_one_sentence_and_exit_status_2(registry_path, tmp_path, picture, bad_files,
-                                                                   capsys, args, words):
+def test_every_bad_file_argument_is_one_sentence_and_exit_status_2(
+    registry_path, tmp_path, picture, bad_files, capsys, args, words
+):
     args = [a.format(out=tmp_path / "out", picture=picture, **bad_files) for a in args]
     if args[0] != "--registry":
         args = ["--registry", str(registry_path), *args]
@@ -174,9 +204,11 @@ def test_every_bad_training_file_argument_is_one_sentence_and_exit_status_2(tmp_
     from training.__main__ import main as train_main
 
     folders = {}
-    for name, metadata in {"data_binary": b"\xff\xfe not json \x9c",
-                           "data_no_picture": b'{"file_name": "text.png", "text": "a red ball"}\n',
-                           "data_empty": b"\n"}.items():
+    for name, metadata in {
+        "data_binary": b"\xff\xfe not json \x9c",
+        "data_no_picture": b'{"file_name": "text.png", "text": "a red ball"}\n',
+        "data_empty": b"\n",
+    }.items():
         (tmp_path / name).mkdir()
         (tmp_path / name / "metadata.jsonl").write_bytes(metadata)
         (tmp_path / name / "text.png").write_text("not a picture")

@@ -1,4 +1,5 @@
 """The defaults a machine starts with, the fp16 variant on GPUs, gated repos, and `python -m zoo fetch`."""
+
 from __future__ import annotations
 
 import subprocess
@@ -12,8 +13,11 @@ from zoo.cache import _build
 from zoo.errors import ModelUnavailable
 from zoo.registry import DEFAULT_REGISTRY, load_registry
 
-STARTER = {"text-to-image": "starter/shapes-diffusion", "prompt-expansion": "starter/shapes-prompter",
-           "captioning": "starter/shapes-captioner"}
+STARTER = {
+    "text-to-image": "starter/shapes-diffusion",
+    "prompt-expansion": "starter/shapes-prompter",
+    "captioning": "starter/shapes-captioner",
+}
 
 
 @pytest.fixture
@@ -28,10 +32,15 @@ def test_a_cpu_keeps_the_starter_zoo(registry):
 
 def test_a_gpu_with_the_hub_gets_the_real_models_sdxl_where_memory_allows(registry):
     small = defaults.choose(registry, "cuda", budget_gb=8, hub_reachable=True)
-    assert small.models == {"text-to-image": defaults.SD_TURBO, "prompt-expansion": defaults.QWEN,
-                            "captioning": defaults.BLIP}
-    assert defaults.choose(registry, "mps", budget_gb=40, hub_reachable=True).models["text-to-image"] == \
-        defaults.SDXL_TURBO
+    assert small.models == {
+        "text-to-image": defaults.SD_TURBO,
+        "prompt-expansion": defaults.QWEN,
+        "captioning": defaults.BLIP,
+    }
+    assert (
+        defaults.choose(registry, "mps", budget_gb=40, hub_reachable=True).models["text-to-image"]
+        == defaults.SDXL_TURBO
+    )
 
 
 def test_a_gpu_offline_uses_models_already_on_disk_else_the_starter(registry, offline_hub):
@@ -60,13 +69,17 @@ def test_a_gpu_fetches_and_loads_the_fp16_variant(registry, offline_hub, monkeyp
     import huggingface_hub
 
     asked, real = [], huggingface_hub.snapshot_download
-    monkeypatch.setattr(huggingface_hub, "snapshot_download",
-                        lambda *a, **k: asked.append((k["allow_patterns"], k["ignore_patterns"])) or real(*a, **k))
+    monkeypatch.setattr(
+        huggingface_hub,
+        "snapshot_download",
+        lambda *a, **k: asked.append((k["allow_patterns"], k["ignore_patterns"])) or real(*a, **k),
+    )
     entry = registry.get("stabilityai/sd-turbo")
     folder = hub.resolve(entry, fp16=True)
     allow, ignore = asked[0]
-    fetched = lambda name: any(fnmatch.fnmatch(name, p) for p in allow) and not any(
-        fnmatch.fnmatch(name, p) for p in ignore)
+    fetched = lambda name: (
+        any(fnmatch.fnmatch(name, p) for p in allow) and not any(fnmatch.fnmatch(name, p) for p in ignore)
+    )
     assert fetched("unet/diffusion_pytorch_model.fp16.safetensors")
     assert not fetched("unet/diffusion_pytorch_model.safetensors")  # half the download
     pipe = _build(entry, folder, torch.float32, "fp16")
@@ -78,10 +91,9 @@ def test_a_gpu_fetches_and_loads_the_fp16_variant(registry, offline_hub, monkeyp
 
 
 def test_a_gated_repo_gets_its_own_sentence(registry, monkeypatch):
+    import httpx
     import huggingface_hub
     from huggingface_hub.errors import GatedRepoError
-
-    import httpx
 
     def gated(*args, **kwargs):  # what the hub answers for a repo whose licence was not accepted
         answer = httpx.Response(403, request=httpx.Request("GET", "https://huggingface.co/api/models/x"))
@@ -94,7 +106,12 @@ def test_a_gated_repo_gets_its_own_sentence(registry, monkeypatch):
 
 
 def test_fetch_offline_is_one_sentence_and_status_2():
-    done = subprocess.run([sys.executable, "-m", "zoo", "fetch", "stabilityai/sd-turbo"], capture_output=True,
-                          text=True, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "zoo", "fetch", "stabilityai/sd-turbo"],
+        capture_output=True,
+        text=True,
+        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "cannot be reached" in done.stderr

@@ -1,5 +1,6 @@
 """Editing pictures by instruction (pipelines/edit.py): end to end on the starter zoo, the refusals,
 the command line, weight sharing; and the open-world path on the tiny hub models."""
+
 import json
 
 import numpy as np
@@ -16,8 +17,9 @@ from worlds.shapes.world import parse_sentence, reading_order, render_pil, sente
 from zoo.errors import BadInput
 
 MODEL = "starter/shapes-diffusion"
-TWO = parse_sentence("a large red circle on the left and a small blue cross on the right on a gray background, "
-                     "outline style")
+TWO = parse_sentence(
+    "a large red circle on the left and a small blue cross on the right on a gray background, outline style"
+)
 ONE = parse_sentence("a small green triangle at the top on a white background, flat style")
 
 
@@ -26,11 +28,18 @@ def outside_change(before: Image.Image, after: Image.Image, mask: Image.Image) -
     return int(changed[np.asarray(mask) == 0].max(initial=0))
 
 
-@pytest.mark.parametrize("scene, instruction", [
-    (TWO, "make the circle green"), (TWO, "turn the cross into a square"), (TWO, "make the blue one bigger"),
-    (TWO, "remove the object on the left"), (ONE, "make the background black"), (TWO, "make it filled"),
-    (ONE, "replace the triangle with a ball"),
-])
+@pytest.mark.parametrize(
+    "scene, instruction",
+    [
+        (TWO, "make the circle green"),
+        (TWO, "turn the cross into a square"),
+        (TWO, "make the blue one bigger"),
+        (TWO, "remove the object on the left"),
+        (ONE, "make the background black"),
+        (TWO, "make it filled"),
+        (ONE, "replace the triangle with a ball"),
+    ],
+)
 def test_an_edit_changes_what_was_asked_and_nothing_else(cache, scene, instruction):
     picture = render_pil(scene)
     result = edit(cache, picture, instruction, MODEL, seed=3, verify=4)
@@ -64,20 +73,30 @@ def test_an_edit_the_picture_already_shows_draws_nothing(cache, monkeypatch):
     assert np.array_equal(np.asarray(result.image), np.asarray(picture)) and not np.asarray(result.mask).any()
 
 
-@pytest.mark.parametrize("image, instruction, words", [
-    (None, "make the circle blue", "No picture"),
-    ("picture", "  ", "instruction is empty"),
-    ("picture", "make the triangle blue", "There is no triangle"),
-    ("picture", "make the circle blue", "already blue"),
-    ("picture", "make it sparkle", "not an edit"),
-    ("two circles", "make the circle green", "There are two circles"),
-    ("one", "delete the triangle", "only this one object"),
-])
+@pytest.mark.parametrize(
+    "image, instruction, words",
+    [
+        (None, "make the circle blue", "No picture"),
+        ("picture", "  ", "instruction is empty"),
+        ("picture", "make the triangle blue", "There is no triangle"),
+        ("picture", "make the circle blue", "already blue"),
+        ("picture", "make it sparkle", "not an edit"),
+        ("two circles", "make the circle green", "There are two circles"),
+        ("one", "delete the triangle", "only this one object"),
+    ],
+)
 def test_refusals_are_one_sentence_and_draw_nothing(cache, monkeypatch, image, instruction, words):
     monkeypatch.setattr(cache, "use_inpaint", lambda model_id: pytest.fail("nothing should be drawn"))
-    pictures = {"picture": render_pil(TWO), "one": render_pil(ONE), None: None, "two circles": render_pil(
-        parse_sentence("a small red circle on the left and a large blue circle on the right on a white background, "
-                       "flat style"))}
+    pictures = {
+        "picture": render_pil(TWO),
+        "one": render_pil(ONE),
+        None: None,
+        "two circles": render_pil(
+            parse_sentence(
+                "a small red circle on the left and a large blue circle on the right on a white background, flat style"
+            )
+        ),
+    }
     with pytest.raises(BadInput, match=words) as caught:
         edit(cache, pictures[image], instruction, MODEL, seed=0)
     assert str(caught.value).endswith(".") and "\n" not in str(caught.value)
@@ -97,8 +116,14 @@ def test_inpaint_redraws_only_the_painted_region(cache):
     picture = render_pil(TWO)
     painted = np.zeros((64, 64), np.uint8)
     painted[10:54, 34:62] = 255
-    result = inpaint(cache, picture, painted, "a large red circle on the left and a small pink square on the right "
-                     "on a gray background, outline style", MODEL, seed=2)
+    result = inpaint(
+        cache,
+        picture,
+        painted,
+        "a large red circle on the left and a small pink square on the right on a gray background, outline style",
+        MODEL,
+        seed=2,
+    )
     assert result.region == "painted" and outside_change(picture, result.image, result.mask) == 0
     assert not np.array_equal(np.asarray(result.image), np.asarray(picture))
     with pytest.raises(BadInput, match="mask is empty"):
@@ -107,8 +132,9 @@ def test_inpaint_redraws_only_the_painted_region(cache):
 
 def test_outpaint_extends_the_canvas_by_the_models_size(cache):
     picture = render_pil(ONE)
-    result = outpaint(cache, picture, "left", "a small green triangle at the top on a white background, flat style",
-                      MODEL, seed=0)
+    result = outpaint(
+        cache, picture, "left", "a small green triangle at the top on a white background, flat style", MODEL, seed=0
+    )
     assert result.image.size == (128, 64) and result.parameters["width"] == 128
     assert np.array_equal(np.asarray(result.image)[:, 64:], np.asarray(picture))
     assert (np.asarray(result.mask)[:, :64] == 255).all() and not np.asarray(result.mask)[:, 64:].any()
@@ -122,8 +148,23 @@ def test_the_command_line_writes_rows_and_goes_on_after_a_refusal(registry_path,
     render_pil(TWO).save(first)
     render_pil(ONE).save(second)
     out = tmp_path / "out"
-    argv = ["--registry", str(registry_path), "edit", "--model", MODEL, "--instruction", "make the circle yellow",
-            "--seed", "5", "--verify", "3", "--out", str(out), str(first), str(second)]
+    argv = [
+        "--registry",
+        str(registry_path),
+        "edit",
+        "--model",
+        MODEL,
+        "--instruction",
+        "make the circle yellow",
+        "--seed",
+        "5",
+        "--verify",
+        "3",
+        "--out",
+        str(out),
+        str(first),
+        str(second),
+    ]
     assert main(argv) == 0
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert [r["image"] for r in rows] == [str(first), str(second)]
@@ -136,8 +177,16 @@ def test_the_command_line_writes_rows_and_goes_on_after_a_refusal(registry_path,
 
 def test_the_command_line_refuses_missing_pictures(registry_path, tmp_path, capsys):
     out = tmp_path / "out"
-    argv = ["--registry", str(registry_path), "edit", "--instruction", "make it flat", "--out", str(out),
-            str(tmp_path / "missing.png")]
+    argv = [
+        "--registry",
+        str(registry_path),
+        "edit",
+        "--instruction",
+        "make it flat",
+        "--out",
+        str(out),
+        str(tmp_path / "missing.png"),
+    ]
     assert main(argv) == 2
     assert "There is no picture file" in capsys.readouterr().err and not out.exists()
     broken = tmp_path / "broken.png"

@@ -1,5 +1,6 @@
 """Hub entries resolve through the real huggingface_hub cache (offline), load with their real
 classes and run every pipeline: tiny random-weight models stand in for the real repos."""
+
 import pytest
 import torch
 from PIL import Image
@@ -103,8 +104,9 @@ def test_an_unreachable_hub_is_noticed_quickly(monkeypatch):
     assert hub.reachable(timeout=2) is False
 
 
-@pytest.mark.parametrize("model_id", ["stabilityai/sd-turbo", "stabilityai/sdxl-turbo",
-                                      "stable-diffusion-v1-5/stable-diffusion-v1-5"])
+@pytest.mark.parametrize(
+    "model_id", ["stabilityai/sd-turbo", "stabilityai/sdxl-turbo", "stable-diffusion-v1-5/stable-diffusion-v1-5"]
+)
 def test_text_to_image_hub_models(zoo, model_id):
     _, cache = zoo
     result = generate(cache, "a red fox in the snow", model_id=model_id, seed=1, steps=2, **SMALL)
@@ -116,7 +118,9 @@ def test_text_to_image_hub_models(zoo, model_id):
 def test_style_transfer_on_a_hub_model_shares_weights(zoo):
     _, cache = zoo
     picture = generate(cache, "a house", model_id="stabilityai/sd-turbo", seed=0, steps=1, **SMALL).images[0]
-    result = stylize(cache, picture, "watercolor painting", model_id="stabilityai/sd-turbo", strength=0.5, seed=0, steps=2)
+    result = stylize(
+        cache, picture, "watercolor painting", model_id="stabilityai/sd-turbo", strength=0.5, seed=0, steps=2
+    )
     assert result.image.size == (512, 512)  # the entry's default size
     assert result.used_prompt.endswith(", watercolor painting") and result.caption is not None
     with cache.use("stabilityai/sd-turbo") as pipe, cache.use_img2img("stabilityai/sd-turbo") as img2img:
@@ -157,8 +161,16 @@ def test_clip_scoring_and_verify_on_hub_models(zoo):
     assert scores == pytest.approx([wanted[0], wanted[0], wanted[1]], abs=1e-5)
     score = scorer_for(cache, registry.get("stabilityai/sd-turbo"))
     assert score is not scorer_for(cache, registry.get("starter/shapes-diffusion"))
-    result = generate_verified(cache, "a tree", "stabilityai/sd-turbo", seed=0, candidates=2, rounds=2,
-                               expand_with="Qwen/Qwen2.5-0.5B-Instruct", steps=1)
+    result = generate_verified(
+        cache,
+        "a tree",
+        "stabilityai/sd-turbo",
+        seed=0,
+        candidates=2,
+        rounds=2,
+        expand_with="Qwen/Qwen2.5-0.5B-Instruct",
+        steps=1,
+    )
     assert len(result.images) == len(result.checks()["scores"]) >= 2
     if len(result.checks()["rounds"]) == 2:  # the chat model rewrote the prompt from the captions of the misses
         assert result.checks()["rounds"][1]["prompt"] != "" and result.checks()["rounds"][0]["captions"]

@@ -1,4 +1,5 @@
 """Pictures people hand in: every kind becomes upright 8-bit RGB, or one clear sentence."""
+
 import struct
 import zlib
 
@@ -46,16 +47,21 @@ def test_big_pictures_are_scaled_down_and_bombs_refused(tmp_path):
     bomb = tmp_path / "bomb.png"
     header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
     chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
-    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+    bomb.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+    )
     with pytest.raises(BadInput, match="too large"):
         inputs.image(bomb)
 
 
-@pytest.mark.parametrize("make,words", [
-    (lambda p: p.write_text("hello"), "not a picture"),
-    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 30), "not a picture"),
-    (lambda p: None, "no picture file"),
-])
+@pytest.mark.parametrize(
+    "make,words",
+    [
+        (lambda p: p.write_text("hello"), "not a picture"),
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 30), "not a picture"),
+        (lambda p: None, "no picture file"),
+    ],
+)
 def test_broken_or_missing_files(tmp_path, make, words):
     path = tmp_path / "x.png"
     make(path)

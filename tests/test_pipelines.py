@@ -1,4 +1,5 @@
 """The four pipelines, the verify loop and PNG metadata, on the starter zoo's own models."""
+
 import threading
 from pathlib import Path
 
@@ -23,9 +24,9 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 ASSET_SENTENCES = {  # the scenes the example pictures were rendered from (their pixels are exactly render()'s)
     "green-triangle-outline.png": "a large green triangle in the center on a black background, outline style",
     "purple-cross-yellow-circle.png": "a small purple cross at the top and a large yellow circle at the bottom "
-                                      "on a gray background, flat style",
+    "on a gray background, flat style",
     "two-shapes.png": "a large red circle on the left and a small blue square on the right on a white background, "
-                      "flat style",
+    "flat style",
 }
 
 
@@ -33,8 +34,9 @@ def describes(caption: str, wanted: str) -> bool:
     """`caption` is a canonical sentence of the scene `wanted` names; a two-object scene has two, one per
     object order, and either is right."""
     read = parse_sentence(caption)
-    return read is not None and caption == sentence(read) and reading_order(read) == reading_order(
-        parse_sentence(wanted))
+    return (
+        read is not None and caption == sentence(read) and reading_order(read) == reading_order(parse_sentence(wanted))
+    )
 
 
 def pixels(image: Image.Image) -> np.ndarray:
@@ -85,8 +87,9 @@ def test_stylize_cancel_stops_during_the_run(cache):
     picture = render_pil(Scene("white", "flat", (Obj("blue", "square", "large", "center"),)))
     seen, stop = [], threading.Event()
     with pytest.raises(Cancelled):
-        stylize(cache, picture, "outline style", seed=0, steps=8, progress=stop_after_first_step(seen, stop),
-                cancel=stop)
+        stylize(
+            cache, picture, "outline style", seed=0, steps=8, progress=stop_after_first_step(seen, stop), cancel=stop
+        )
     assert seen == [(1, 6)]  # strength 0.8 of 8 steps: 6 image-to-image steps were due, one ran
 
 
@@ -108,14 +111,26 @@ PROMPTER = "starter/shapes-prompter"
 # (88 % and 76.5 % of 200 fresh requests in bench/prompter_quality.py); sample-and-check keeps them in all 16
 FIRST_SAMPLE_THRESHOLD = 0.7
 CHECKED_THRESHOLD = 0.95
-ENGLISH_REQUESTS = ["big red ball on the left", "an outlined tiny blue box up top on a dark background",
-                    "two shapes: a green triangle to the left and a violet plus to the right",
-                    "a small yellow square in the center", "huge orange disc near the bottom, solid",
-                    "a pink plus sign on the right side on a white backdrop", "a little cyan triangle",
-                    "please draw a large green box to the left, grey backdrop, line drawing"]
-CHINESE_REQUESTS = ["画一个大的红色圆形在左边", "左边一个小的蓝色方块，右边一个绿色三角形，黑色背景，空心",
-                    "请画一个很小的粉色十字在上面，白底", "上方有一个小的蓝色方块", "帮我画一个黄色正方形在中间",
-                    "我想要一个很大的橙色三角形在下方，灰底，实心", "一个青色圆圈靠右", "a 红色 circle 在左边"]
+ENGLISH_REQUESTS = [
+    "big red ball on the left",
+    "an outlined tiny blue box up top on a dark background",
+    "two shapes: a green triangle to the left and a violet plus to the right",
+    "a small yellow square in the center",
+    "huge orange disc near the bottom, solid",
+    "a pink plus sign on the right side on a white backdrop",
+    "a little cyan triangle",
+    "please draw a large green box to the left, grey backdrop, line drawing",
+]
+CHINESE_REQUESTS = [
+    "画一个大的红色圆形在左边",
+    "左边一个小的蓝色方块，右边一个绿色三角形，黑色背景，空心",
+    "请画一个很小的粉色十字在上面，白底",
+    "上方有一个小的蓝色方块",
+    "帮我画一个黄色正方形在中间",
+    "我想要一个很大的橙色三角形在下方，灰底，实心",
+    "一个青色圆圈靠右",
+    "a 红色 circle 在左边",
+]
 
 
 def first_samples(cache, requests: list[str], seed: int) -> list[str]:
@@ -133,8 +148,11 @@ def keeps_every_stated_attribute(request_text: str, output: str) -> bool:
 
 @pytest.mark.parametrize("requests", [ENGLISH_REQUESTS, CHINESE_REQUESTS], ids=["english", "chinese"])
 def test_the_starter_prompters_first_sample_keeps_every_stated_attribute(cache, requests):
-    kept = [keeps_every_stated_attribute(text, out) for seed in (0, 1)
-            for text, out in zip(requests, first_samples(cache, requests, seed))]
+    kept = [
+        keeps_every_stated_attribute(text, out)
+        for seed in (0, 1)
+        for text, out in zip(requests, first_samples(cache, requests, seed))
+    ]
     assert sum(kept) / len(kept) >= FIRST_SAMPLE_THRESHOLD
 
 
@@ -149,8 +167,10 @@ def test_sample_and_check_keeps_the_first_sample_the_reader_passes(cache):
             assert chosen == samples[agreement.index(1.0)]
         else:  # no sample passed: the grammar writes the sentence
             assert chosen == SHAPES_WORLD.complete(text, 5)
-    kept = [keeps_every_stated_attribute(text, expand(cache, text, PROMPTER, 5))
-            for text in ENGLISH_REQUESTS + CHINESE_REQUESTS]
+    kept = [
+        keeps_every_stated_attribute(text, expand(cache, text, PROMPTER, 5))
+        for text in ENGLISH_REQUESTS + CHINESE_REQUESTS
+    ]
     assert sum(kept) / len(kept) >= CHECKED_THRESHOLD
 
 
@@ -234,16 +254,19 @@ def test_verify_returns_every_candidate_scored_best_first(cache):
         assert len(result.checks()["rounds"]) == 2
 
 
-@pytest.mark.parametrize("kwargs,words", [
-    ({"prompt": ""}, "empty"),
-    ({"prompt": "x" * 5000}, "characters"),
-    ({"prompt": CANONICAL, "steps": 100000}, "Steps"),
-    ({"prompt": CANONICAL, "guidance": float("nan")}, "Guidance"),
-    ({"prompt": CANONICAL, "width": 100}, "multiple of 8"),
-    ({"prompt": CANONICAL, "num_images": 50}, "Number of images"),
-    ({"prompt": CANONICAL, "seed": -5}, "Seed"),
-    ({"prompt": CANONICAL, "model_id": "starter/shapes-captioner"}, "not a text-to-image"),
-])
+@pytest.mark.parametrize(
+    "kwargs,words",
+    [
+        ({"prompt": ""}, "empty"),
+        ({"prompt": "x" * 5000}, "characters"),
+        ({"prompt": CANONICAL, "steps": 100000}, "Steps"),
+        ({"prompt": CANONICAL, "guidance": float("nan")}, "Guidance"),
+        ({"prompt": CANONICAL, "width": 100}, "multiple of 8"),
+        ({"prompt": CANONICAL, "num_images": 50}, "Number of images"),
+        ({"prompt": CANONICAL, "seed": -5}, "Seed"),
+        ({"prompt": CANONICAL, "model_id": "starter/shapes-captioner"}, "not a text-to-image"),
+    ],
+)
 def test_bad_generation_requests_get_one_sentence(cache, kwargs, words):
     with pytest.raises(BadInput, match=words):
         generate(cache, **kwargs)

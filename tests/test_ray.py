@@ -1,6 +1,7 @@
 """The Ray backend end to end on the starter zoo, in one small local Ray (2 CPUs) for the module.
 
 Needs the optional extra (pip install -r requirements-ray.txt), which .ci/run installs."""
+
 import json
 import os
 import signal
@@ -10,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 import ray  # noqa: E402  (requirements-dev.txt installs the Ray extra: without it this file fails, loudly)
+from PIL import Image
 
 from pipelines.backend import LocalBackend  # noqa: E402
 from pipelines.results import GenerateRequest  # noqa: E402
@@ -30,8 +30,9 @@ def backend(registry):
 
     from serving.ray_backend import RayBackend
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
+    ray.init(
+        num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}}
+    )
     ray_backend = RayBackend(registry)  # a Registry (the app passes its own, with the defaults it chose)
     yield ray_backend
     ray_backend.shutdown()
@@ -46,13 +47,21 @@ def local(cache):
 
 def same_pictures(a, b) -> bool:
     return len(a.images) == len(b.images) and all(
-        np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.images, b.images))
+        np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.images, b.images)
+    )
 
 
 def test_generate_equals_the_in_process_backend(backend, local):
-    for job in (GenerateRequest("big red ball on the left", seed=7),  # expanded by the prompter first
-                GenerateRequest("a small blue square at the top on a white background, flat style", seed=11,
-                                num_images=2, steps=6, guidance=2.0)):
+    for job in (
+        GenerateRequest("big red ball on the left", seed=7),  # expanded by the prompter first
+        GenerateRequest(
+            "a small blue square at the top on a white background, flat style",
+            seed=11,
+            num_images=2,
+            steps=6,
+            guidance=2.0,
+        ),
+    ):
         remote, alone = backend.generate(job), local.generate(job)
         assert remote.used_prompt == alone.used_prompt
         assert remote.parameters == alone.parameters
@@ -60,8 +69,9 @@ def test_generate_equals_the_in_process_backend(backend, local):
 
 
 def test_caption_expand_and_errors(backend, local):
-    picture = local.generate(GenerateRequest("a large red circle on the left on a white background, flat style",
-                                             seed=3)).images[0]
+    picture = local.generate(
+        GenerateRequest("a large red circle on the left on a white background, flat style", seed=3)
+    ).images[0]
     assert backend.caption([picture]) == local.caption([picture])
     assert backend.expand("tiny blue box up top", seed=3) == local.expand("tiny blue box up top", seed=3)
     with pytest.raises(BadInput, match="empty"):
@@ -70,14 +80,20 @@ def test_caption_expand_and_errors(backend, local):
 
 def test_progress_previews_and_stop_cross_the_process_boundary(backend):
     steps, previews = [], []
-    backend.generate(GenerateRequest("big red ball on the left", seed=1, steps=3),
-                     progress=lambda done, total: steps.append((done, total)), preview=previews.append)
+    backend.generate(
+        GenerateRequest("big red ball on the left", seed=1, steps=3),
+        progress=lambda done, total: steps.append((done, total)),
+        preview=previews.append,
+    )
     assert steps[-1] == (3, 3) and all(1 <= done <= 3 for done, _ in steps)  # streamed from the replica
     assert previews and all(len(p) == 1 and isinstance(p[0], Image.Image) for p in previews)
     stop = threading.Event()
     with pytest.raises(Cancelled):
-        backend.generate(GenerateRequest("big red ball on the left", seed=2, steps=60),
-                         progress=lambda done, total: done >= 2 and stop.set(), cancel=stop)
+        backend.generate(
+            GenerateRequest("big red ball on the left", seed=2, steps=60),
+            progress=lambda done, total: done >= 2 and stop.set(),
+            cancel=stop,
+        )
 
 
 def test_eight_concurrent_clients(backend, local):
@@ -92,10 +108,14 @@ def test_eight_concurrent_clients(backend, local):
 def test_sharing_a_draw_groups_only_compatible_jobs(cache):
     """The claim behind share_draws: picture i depends only on prompt i and seed i. Measured: on CPU the
     pictures match the lone request's to within 1/255 (BLAS kernels depend on the batch size)."""
-    jobs = [GenerateRequest(p, seed=s, expand_with="none") for p, s in
-            [("a large red circle on the left on a white background, flat style", 5),
-             ("a small blue square at the top on a white background, flat style", 6),
-             ("a large red circle on the left on a white background, flat style", 7)]]
+    jobs = [
+        GenerateRequest(p, seed=s, expand_with="none")
+        for p, s in [
+            ("a large red circle on the left on a white background, flat style", 5),
+            ("a small blue square at the top on a white background, flat style", 6),
+            ("a large red circle on the left on a white background, flat style", 7),
+        ]
+    ]
     jobs.append(GenerateRequest(jobs[0].prompt, seed=5, steps=3, expand_with="none"))  # other steps: its own call
     assert groups({i: prepare(cache, job) for i, job in enumerate(jobs)}) == [[0, 1, 2], [3]]
     shared, alone = run_jobs(cache, jobs, share_draws=True), run_jobs(cache, jobs, share_draws=False)
@@ -114,7 +134,7 @@ def test_config_is_checked(tmp_path, registry):
     bad.write_text('[models."nobody/nothing"]\nreplicas = 1\n')
     with pytest.raises(InvalidServingConfig, match="not in the zoo"):
         load_config(bad, registry)
-    bad.write_text('[defaults]\nautoscaling = { min_replicas = 3, max_replicas = 2 }\n')
+    bad.write_text("[defaults]\nautoscaling = { min_replicas = 3, max_replicas = 2 }\n")
     with pytest.raises(InvalidServingConfig, match="min_replicas is above max_replicas"):
         load_config(bad, registry)
     placement = load_config(registry=registry).placement(DIFFUSION)
@@ -134,8 +154,10 @@ def test_ray_data_cli_matches_the_local_path(backend, tmp_path):
     from pipelines.__main__ import main
 
     prompts = tmp_path / "prompts.txt"
-    prompts.write_text("big red ball on the left\ntiny blue box up top\n"
-                       "a green triangle on the right\ntwo red balls\na purple cross at the bottom\n")
+    prompts.write_text(
+        "big red ball on the left\ntiny blue box up top\n"
+        "a green triangle on the right\ntwo red balls\na purple cross at the bottom\n"
+    )
     assert main(["generate", "--prompts", str(prompts), "--seed", "4", "--out", str(tmp_path / "local")]) == 0
     assert main(["generate", "--prompts", str(prompts), "--seed", "4", "--out", str(tmp_path / "ray"), "--ray"]) == 0
     rows = [json.loads(line) for line in (tmp_path / "ray" / "results.jsonl").read_text().splitlines()]

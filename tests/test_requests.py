@@ -1,4 +1,5 @@
 """Free-form requests: the generator says things every way the page lists; the reader hears them."""
+
 import random
 
 import pytest
@@ -15,20 +16,37 @@ def test_reader_recovers_what_the_generator_states():
         assert read_request(freeform(request, rng)) == request
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("big red ball on the left", Request((ObjRequest("red", "circle", "large", "left"),))),
-    ("an outlined tiny blue box up top on a dark background",
-     Request((ObjRequest("blue", "square", "small", "top"),), "black", "outline")),
-    ("two shapes: a green triangle to the left and a violet plus to the right",
-     Request((ObjRequest("green", "triangle", None, "left"), ObjRequest("purple", "cross", None, "right")))),
-    ("a huge turquoise disc in the middle, grey backdrop, solid", Request((ObjRequest("cyan", "circle", "large", "center"),), "gray", "flat")),
-    ("little orange triangular shape near the bottom on a white backdrop, line drawing",
-     Request((ObjRequest("orange", "triangle", "small", "bottom"),), "white", "outline")),
-    ("a pink plus sign centered, filled, black backdrop", Request((ObjRequest("pink", "cross", None, "center"),), "black", "flat")),
-    ("yellow block down low", Request((ObjRequest("yellow", "square", None, "bottom"),))),
-    ("a large red circle on the left on a gray background, outline style",
-     Request((ObjRequest("red", "circle", "large", "left"),), "gray", "outline")),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("big red ball on the left", Request((ObjRequest("red", "circle", "large", "left"),))),
+        (
+            "an outlined tiny blue box up top on a dark background",
+            Request((ObjRequest("blue", "square", "small", "top"),), "black", "outline"),
+        ),
+        (
+            "two shapes: a green triangle to the left and a violet plus to the right",
+            Request((ObjRequest("green", "triangle", None, "left"), ObjRequest("purple", "cross", None, "right"))),
+        ),
+        (
+            "a huge turquoise disc in the middle, grey backdrop, solid",
+            Request((ObjRequest("cyan", "circle", "large", "center"),), "gray", "flat"),
+        ),
+        (
+            "little orange triangular shape near the bottom on a white backdrop, line drawing",
+            Request((ObjRequest("orange", "triangle", "small", "bottom"),), "white", "outline"),
+        ),
+        (
+            "a pink plus sign centered, filled, black backdrop",
+            Request((ObjRequest("pink", "cross", None, "center"),), "black", "flat"),
+        ),
+        ("yellow block down low", Request((ObjRequest("yellow", "square", None, "bottom"),))),
+        (
+            "a large red circle on the left on a gray background, outline style",
+            Request((ObjRequest("red", "circle", "large", "left"),), "gray", "outline"),
+        ),
+    ],
+)
 def test_every_synonym_of_the_page(text, expected):
     assert read_request(text) == expected
 
@@ -36,11 +54,40 @@ def test_every_synonym_of_the_page(text, expected):
 def test_generator_uses_every_synonym():
     rng = random.Random(1)
     said = " ".join(freeform(stated_subset(random_scene(rng), rng, 1.0), rng) for _ in range(4000))
-    for phrase in ["ball", "disc", "box", "block", "triangular shape", "plus sign", "big", "huge", "little", "tiny",
-                   "in the middle", "centered", "on the left side", "to the left", "on the right side", "to the right",
-                   "near the top", "up top", "near the bottom", "down low", "violet", "turquoise", "grey",
-                   "dark background", "black backdrop", "white backdrop", "gray backdrop", "grey backdrop",
-                   "filled", "solid", "outlined", "line drawing"]:
+    for phrase in [
+        "ball",
+        "disc",
+        "box",
+        "block",
+        "triangular shape",
+        "plus sign",
+        "big",
+        "huge",
+        "little",
+        "tiny",
+        "in the middle",
+        "centered",
+        "on the left side",
+        "to the left",
+        "on the right side",
+        "to the right",
+        "near the top",
+        "up top",
+        "near the bottom",
+        "down low",
+        "violet",
+        "turquoise",
+        "grey",
+        "dark background",
+        "black backdrop",
+        "white backdrop",
+        "gray backdrop",
+        "grey backdrop",
+        "filled",
+        "solid",
+        "outlined",
+        "line drawing",
+    ]:
         assert phrase in said, phrase
 
 

@@ -1,6 +1,7 @@
 """Safe for strangers: every path a request names is refused unless this app received it as an upload
 (with one sentence, whether or not the file exists), Gradio's own refusals arrive as sentences, a REST
 caller may send only the first values, broken checkpoints get the clear sentence, and a crowd is served."""
+
 from __future__ import annotations
 
 import json
@@ -60,11 +61,21 @@ def tricks(secret: Path) -> list:
         inside.mkdir(parents=True, exist_ok=True)
         link.symlink_to(secret)
     return [
-        {"path": str(secret)}, {"path": str(secret), **FILE_DATA}, str(secret), [str(secret)],
-        {"path": "/etc/passwd", **FILE_DATA}, {"path": "/no/such/file.png", **FILE_DATA}, {"path": "/no/such/file.png"},
-        {"path": f"{inside}/../../{str(secret).lstrip('/')}", **FILE_DATA}, {"path": str(link), **FILE_DATA},
-        {"path": str(inside), **FILE_DATA}, {"url": "http://127.0.0.1:1/x.png", **FILE_DATA}, {"path": "\0"}, 42,
-        {"path": "file:///etc/passwd"}, {"path": "%2e%2e/%2e%2e/etc/passwd"},
+        {"path": str(secret)},
+        {"path": str(secret), **FILE_DATA},
+        str(secret),
+        [str(secret)],
+        {"path": "/etc/passwd", **FILE_DATA},
+        {"path": "/no/such/file.png", **FILE_DATA},
+        {"path": "/no/such/file.png"},
+        {"path": f"{inside}/../../{str(secret).lstrip('/')}", **FILE_DATA},
+        {"path": str(link), **FILE_DATA},
+        {"path": str(inside), **FILE_DATA},
+        {"url": "http://127.0.0.1:1/x.png", **FILE_DATA},
+        {"path": "\0"},
+        42,
+        {"path": "file:///etc/passwd"},
+        {"path": "%2e%2e/%2e%2e/etc/passwd"},
     ]
 
 
@@ -108,8 +119,13 @@ def test_a_rest_call_with_only_the_request_runs_with_the_defaults(app_url, api_n
 
 
 def test_every_error_event_carries_a_sentence(app_url):
-    for api_name, data in [("generate", []), ("generate", ["x", None, None, None, None, None, None, 4096]),
-                           ("generate", ["x", None, "../../etc"]), ("caption", [None]), ("expand", [""])]:
+    for api_name, data in [
+        ("generate", []),
+        ("generate", ["x", None, None, None, None, None, None, 4096]),
+        ("generate", ["x", None, "../../etc"]),
+        ("caption", [None]),
+        ("expand", [""]),
+    ]:
         status, answer = call(app_url, api_name, data)
         assert status == 200 and answer.startswith("event: error"), answer
         message = json.loads(answer.split("data:", 1)[1])["error"]
@@ -120,8 +136,9 @@ def test_every_error_event_carries_a_sentence(app_url):
 
 def test_the_lowest_strength_still_draws(app_url):
     client = Client(app_url, verbose=False)
-    (_, picture), used, _, _ = client.predict(handle_file(PICTURE), "flat style", strength=0.05, seed=1,
-                                              api_name="/stylize")
+    (_, picture), used, _, _ = client.predict(
+        handle_file(PICTURE), "flat style", strength=0.05, seed=1, api_name="/stylize"
+    )
     assert Path(picture).is_file() and used.endswith("flat style")
 
 
@@ -134,13 +151,24 @@ def test_verify_refuses_settings_it_cannot_honour(app_url):
 def test_one_session_cannot_fill_the_queue(app_url):
     """Joins sent under one session hash: past the per-session limit the next is refused with a sentence."""
     with httpx.Client(base_url=app_url, timeout=30) as http:
-        fn_index = next(i for i, d in enumerate(http.get("config").json()["dependencies"])
-                        if d.get("api_name") == "generate")
-        body = {"data": ["big red ball", None, None, None, None, 8, None, None, None, None, None, True, 8, 5, None],
-                "fn_index": fn_index, "session_hash": "one-greedy-session", "trigger_id": None}
+        fn_index = next(
+            i for i, d in enumerate(http.get("config").json()["dependencies"]) if d.get("api_name") == "generate"
+        )
+        body = {
+            "data": ["big red ball", None, None, None, None, 8, None, None, None, None, None, True, 8, 5, None],
+            "fn_index": fn_index,
+            "session_hash": "one-greedy-session",
+            "trigger_id": None,
+        }
         answers = [http.post("gradio_api/queue/join", json=body) for _ in range(8)]
-        http.post("gradio_api/cancel", json={"session_hash": "one-greedy-session", "fn_index": fn_index,
-                                             "event_id": answers[0].json().get("event_id")})
+        http.post(
+            "gradio_api/cancel",
+            json={
+                "session_hash": "one-greedy-session",
+                "fn_index": fn_index,
+                "event_id": answers[0].json().get("event_id"),
+            },
+        )
     refused = [a for a in answers if a.status_code == 503]
     assert refused and all(a.json()["detail"] == TOO_MANY.format(n=4) for a in refused)
     assert sum(a.status_code == 200 for a in answers) == 4
@@ -148,11 +176,14 @@ def test_one_session_cannot_fill_the_queue(app_url):
 
 def test_a_crowd_is_answered_in_full(app_url):
     """20 clients at once, each asking /expand, /caption and /generate: every request answered."""
+
     def one_client(i: int) -> list[str]:
         client = Client(app_url, verbose=False)
-        jobs = [client.submit(f"tiny blue box {i}", api_name="/expand"),
-                client.submit(handle_file(PICTURE), api_name="/caption"),
-                client.submit("big red ball on the left", seed=i, api_name="/generate")]
+        jobs = [
+            client.submit(f"tiny blue box {i}", api_name="/expand"),
+            client.submit(handle_file(PICTURE), api_name="/caption"),
+            client.submit("big red ball on the left", seed=i, api_name="/generate"),
+        ]
         return [type(job.result(timeout=240)).__name__ for job in jobs]
 
     with ThreadPoolExecutor(20) as pool:
@@ -161,6 +192,7 @@ def test_a_crowd_is_answered_in_full(app_url):
 
 
 # ------------------------------------------------------------------ broken checkpoints
+
 
 def corruptions() -> dict:
     def truncate(folder):
@@ -184,8 +216,13 @@ def corruptions() -> dict:
     def invalid_json(folder):
         (folder / "config.json").write_text("{ not json")
 
-    return {"truncated": truncate, "corrupted header": bad_header, "wrong tensor shapes": wrong_shapes,
-            "missing file": missing_file, "invalid JSON": invalid_json}
+    return {
+        "truncated": truncate,
+        "corrupted header": bad_header,
+        "wrong tensor shapes": wrong_shapes,
+        "missing file": missing_file,
+        "invalid JSON": invalid_json,
+    }
 
 
 @pytest.mark.parametrize("kind", list(corruptions()))
@@ -203,6 +240,7 @@ def test_any_broken_checkpoint_gets_the_clear_sentence_and_the_rest_serves(tmp_p
 
 
 # ------------------------------------------------------------------ a public link that respects its users
+
 
 def test_prompts_are_not_written_to_the_log(app_url, caplog):
     import logging
@@ -227,8 +265,13 @@ def test_auth_puts_a_login_in_front_of_the_app(cache, monkeypatch):
         app.parse_auth("no-colon")
     demo = ui.build_app(Studio(cache))
     port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-                **ui.launch_options(demo, auth=("ada", "lovelace")))
+    demo.launch(
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        quiet=True,
+        **ui.launch_options(demo, auth=("ada", "lovelace")),
+    )
     try:
         url = f"http://127.0.0.1:{port}/"
         assert httpx.post(f"{url}gradio_api/call/expand", json={"data": ["x"]}, timeout=30).status_code in (401, 403)

@@ -1,6 +1,7 @@
 """The tiny hub (tests/tiny_hub.py) looks to huggingface_hub, diffusers and transformers like the real
 repos in an offline cache: snapshot_download resolves each pinned revision, and each snapshot loads
 with its real class and runs."""
+
 import os
 from pathlib import Path
 
@@ -73,11 +74,19 @@ def test_offline_misses_and_other_revisions(offline_hub):
 def test_stable_diffusion_loads_and_runs(offline_hub, repo_id):
     from diffusers import StableDiffusionPipeline
 
-    pipe = StableDiffusionPipeline.from_pretrained(snapshot(repo_id, patterns=PIPELINE_FILES), use_safetensors=True,
-                                                   dtype=torch.float32)  # sd-turbo also has an fp16 variant
+    pipe = StableDiffusionPipeline.from_pretrained(
+        snapshot(repo_id, patterns=PIPELINE_FILES), use_safetensors=True, dtype=torch.float32
+    )  # sd-turbo also has an fp16 variant
     assert pipe.vae_scale_factor == 8 and pipe.safety_checker is None
-    out = pipe("a red cat", num_inference_steps=1, guidance_scale=1.0, height=IMAGE, width=IMAGE, output_type="pil",
-               generator=torch.Generator().manual_seed(0))
+    out = pipe(
+        "a red cat",
+        num_inference_steps=1,
+        guidance_scale=1.0,
+        height=IMAGE,
+        width=IMAGE,
+        output_type="pil",
+        generator=torch.Generator().manual_seed(0),
+    )
     assert out.images[0].size == (IMAGE, IMAGE)
 
 
@@ -86,8 +95,15 @@ def test_stable_diffusion_xl_loads_and_runs(offline_hub):
 
     folder = snapshot("stabilityai/sdxl-turbo", patterns=PIPELINE_FILES)
     pipe = StableDiffusionXLPipeline.from_pretrained(folder, use_safetensors=True)
-    out = pipe("a blue house", num_inference_steps=1, guidance_scale=0.0, height=IMAGE, width=IMAGE,
-               output_type="pil", generator=torch.Generator().manual_seed(0))
+    out = pipe(
+        "a blue house",
+        num_inference_steps=1,
+        guidance_scale=0.0,
+        height=IMAGE,
+        width=IMAGE,
+        output_type="pil",
+        generator=torch.Generator().manual_seed(0),
+    )
     assert out.images[0].size == (IMAGE, IMAGE)
 
 
@@ -102,13 +118,14 @@ def test_qwen_chat(offline_hub):
     assert tokenizer.decode(tokenizer(text).input_ids) == text  # byte-level: any text round-trips
     messages = [{"role": "user", "content": "a cat"}]
     prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    assert prompt.startswith("<|im_start|>system\n") and prompt.endswith("<|im_start|>user\na cat<|im_end|>\n"
-                                                                         "<|im_start|>assistant\n")
+    assert prompt.startswith("<|im_start|>system\n") and prompt.endswith(
+        "<|im_start|>user\na cat<|im_end|>\n<|im_start|>assistant\n"
+    )
     ids = tokenizer(prompt, return_tensors="pt")
     assert model.generation_config.eos_token_id == tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
     out = model.generate(**ids, max_new_tokens=5, do_sample=False)
     assert out.shape[1] > ids.input_ids.shape[1]
-    assert isinstance(tokenizer.decode(out[0, ids.input_ids.shape[1]:], skip_special_tokens=True), str)
+    assert isinstance(tokenizer.decode(out[0, ids.input_ids.shape[1] :], skip_special_tokens=True), str)
 
 
 def test_magic_prompt_continues(offline_hub):
@@ -142,8 +159,12 @@ def test_clip_scores(offline_hub):
     folder = snapshot("openai/clip-vit-base-patch32")
     processor = CLIPProcessor.from_pretrained(folder)
     model = CLIPModel.from_pretrained(folder, use_safetensors=True)
-    inputs = processor(text=["a red cat", "a blue house by the sea"], images=[picture(0), picture(1)],
-                       return_tensors="pt", padding=True)
+    inputs = processor(
+        text=["a red cat", "a blue house by the sea"],
+        images=[picture(0), picture(1)],
+        return_tensors="pt",
+        padding=True,
+    )
     with torch.no_grad():
         logits = model(**inputs).logits_per_image
     assert logits.shape == (2, 2) and torch.isfinite(logits).all()

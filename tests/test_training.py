@@ -1,5 +1,6 @@
 """Each trainer runs a few steps, writes a checkpoint the zoo loads like any model, and is
 deterministic and resumable."""
+
 import json
 import shutil
 
@@ -114,8 +115,9 @@ def test_resume_is_bit_identical_to_a_straight_run(tmp_path, model, capsys):
     assert straight.keys() == resumed.keys()
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
     # and the steps after the resume did move the weights: four steps alone are not eight
-    train_main([model, "--steps", "4", "--batch", "2", "--out", str(tmp_path / "four"),
-                "--work-dir", str(tmp_path / "w3")])
+    train_main(
+        [model, "--steps", "4", "--batch", "2", "--out", str(tmp_path / "four"), "--work-dir", str(tmp_path / "w3")]
+    )
     four = weights(tmp_path / "four")
     assert not all(torch.equal(straight[k], four[k]) for k in straight)
 
@@ -127,8 +129,9 @@ def test_diffusion_resume_is_bit_identical_to_a_straight_run(tmp_path):
     args = ["diffusion", "--steps", "4", "--vae-steps", "2", "--batch", "2"]
     train_main([*args, "--out", str(tmp_path / "straight"), "--work-dir", str(tmp_path / "w1")])
     shutil.copytree(tmp_path / "w1" / "diffusion" / "tokenizer", tmp_path / "w2" / "diffusion" / "tokenizer")
-    train_main([*args, "--out", str(tmp_path / "resumed"), "--work-dir", str(tmp_path / "w2"), "--resume",
-                "--stop-after", "2"])
+    train_main(
+        [*args, "--out", str(tmp_path / "resumed"), "--work-dir", str(tmp_path / "w2"), "--resume", "--stop-after", "2"]
+    )
     assert not (tmp_path / "resumed").exists()
     train_main([*args, "--out", str(tmp_path / "resumed"), "--work-dir", str(tmp_path / "w2"), "--resume"])
     straight, resumed = weights(tmp_path / "straight"), weights(tmp_path / "resumed")
@@ -138,11 +141,36 @@ def test_diffusion_resume_is_bit_identical_to_a_straight_run(tmp_path):
 
 def test_resume_with_other_steps_is_refused_in_one_sentence(tmp_path, capsys):
     work = tmp_path / "w"
-    train_main(["prompter", "--steps", "8", "--batch", "2", "--out", str(tmp_path / "o"), "--work-dir", str(work),
-                "--stop-after", "4"])
+    train_main(
+        [
+            "prompter",
+            "--steps",
+            "8",
+            "--batch",
+            "2",
+            "--out",
+            str(tmp_path / "o"),
+            "--work-dir",
+            str(work),
+            "--stop-after",
+            "4",
+        ]
+    )
     with pytest.raises(SystemExit) as stopped:
-        train_main(["prompter", "--steps", "6", "--batch", "2", "--out", str(tmp_path / "o"), "--work-dir", str(work),
-                    "--resume"])
+        train_main(
+            [
+                "prompter",
+                "--steps",
+                "6",
+                "--batch",
+                "2",
+                "--out",
+                str(tmp_path / "o"),
+                "--work-dir",
+                str(work),
+                "--resume",
+            ]
+        )
     assert stopped.value.code == 2
     assert "started with 8 steps, not 6" in capsys.readouterr().err
 

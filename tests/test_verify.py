@@ -4,6 +4,7 @@ candidates, refinement that acts on the misses, a receipt on every picture, and 
 Pictures "rendered a second way" come from bench/spec_render.py, written from ../shared/STARTER_WORLD.md
 with PIL.ImageDraw (no code shared with worlds/shapes/world.py), aliased and antialiased.
 """
+
 import json
 import random
 
@@ -33,8 +34,12 @@ def independent_pictures(n: int, seed: int):
     for i in range(n):
         background, style = rng.choice(["white", "black", "gray"]), rng.choice(["flat", "outline"])
         objects = random_objects(rng, rng.choice((1, 2)))
-        out.append((draw_scene(background, style, objects, antialias=i % 2 == 1),
-                    parse_sentence(describe(background, style, objects))))
+        out.append(
+            (
+                draw_scene(background, style, objects, antialias=i % 2 == 1),
+                parse_sentence(describe(background, style, objects)),
+            )
+        )
     return out
 
 
@@ -45,6 +50,7 @@ def describes(caption: str, scene) -> bool:
 
 
 # ---------------------------------------------------------------- readers true to the contract
+
 
 def test_variants_keep_every_named_colour_and_differ_from_the_renderer():
     rng = random.Random(0)
@@ -82,6 +88,7 @@ def test_captioner_reads_pictures_rendered_a_second_way(cache):
 
 # ---------------------------------------------------------------- diverse candidates, deterministic plain runs
 
+
 def test_plain_generation_stays_deterministic_for_a_seed(cache):
     a = generate(cache, TWO, seed=5).images[0]
     b = generate(cache, TWO, seed=5).images[0]
@@ -107,6 +114,7 @@ def test_candidates_of_a_round_use_both_readings_and_differ_more_than_seeds_alon
 
 
 # ---------------------------------------------------------------- targeted refinement
+
 
 def test_the_loop_stops_at_the_first_candidate_that_satisfies_everything(cache):
     result = generate_verified(cache, CANONICAL, seed=0, candidates=4, rounds=3)
@@ -157,6 +165,7 @@ def test_a_chat_prompt_model_gets_the_missed_attributes_by_name(cache, monkeypat
 
 # ---------------------------------------------------------------- receipts
 
+
 def test_receipt_rows_text_and_png_chunk(tmp_path):
     image = draw_scene("gray", "flat", [("red", "square", "large", "left")])
     rows = SHAPES_WORLD.check("a big red ball on the left", image)
@@ -185,10 +194,12 @@ def test_hub_receipt_names_the_objects_of_the_request():
 
     assert objects_named("two dogs and a blue bench on the left") == [
         {"noun": "dog", "count": 2, "colour": None, "side": None},
-        {"noun": "bench", "count": None, "colour": "blue", "side": "left"}]
+        {"noun": "bench", "count": None, "colour": "blue", "side": "left"},
+    ]
 
 
 # ---------------------------------------------------------------- evaluation figures
+
 
 def test_distribution_figures_behave_as_distances():
     rng = np.random.default_rng(0)

@@ -1,4 +1,5 @@
 """The starter world of STARTER_WORLD.md: renderer, grammar and scene parser, exhaustively."""
+
 import io
 import itertools
 import random
@@ -9,8 +10,22 @@ from PIL import Image, ImageFilter
 
 from worlds.shapes.scene_parser import compare, parse_image, score
 from worlds.shapes.world import (
-    BACKGROUNDS, COLOURS, OPPOSITE, POSITIONS, SHAPES, SIZES, STYLES, Obj, Scene, all_one_object_scenes,
-    parse_sentence, random_scene, render, render_pil, sentence, shape_mask,
+    BACKGROUNDS,
+    COLOURS,
+    OPPOSITE,
+    POSITIONS,
+    SHAPES,
+    SIZES,
+    STYLES,
+    Obj,
+    Scene,
+    all_one_object_scenes,
+    parse_sentence,
+    random_scene,
+    render,
+    render_pil,
+    sentence,
+    shape_mask,
 )
 
 ONE = all_one_object_scenes()
@@ -69,17 +84,25 @@ def test_sentence_round_trip_everywhere():
 
 def test_canonical_sentence_matches_the_page_example():
     scene = Scene("gray", "outline", (Obj("red", "circle", "large", "left"), Obj("blue", "cross", "small", "right")))
-    assert sentence(scene) == "a large red circle on the left and a small blue cross on the right on a gray background, outline style"
+    assert (
+        sentence(scene)
+        == "a large red circle on the left and a small blue cross on the right on a gray background, outline style"
+    )
     assert sentence(Scene("white", "flat", (Obj("green", "square", "small", "center"),))) == (
-        "a small green square in the center on a white background, flat style")
+        "a small green square in the center on a white background, flat style"
+    )
 
 
-@pytest.mark.parametrize("text", [
-    "a large red circle on the left", "a large red circle on the left and a small red cross on the right on a gray background, flat style",
-    "a large red circle on the left and a small blue cross on the left on a gray background, flat style",
-    "a large red circle in the center and a small blue cross on the left on a gray background, flat style",
-    "a huge red circle on the left on a gray background, flat style",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a large red circle on the left",
+        "a large red circle on the left and a small red cross on the right on a gray background, flat style",
+        "a large red circle on the left and a small blue cross on the left on a gray background, flat style",
+        "a large red circle in the center and a small blue cross on the left on a gray background, flat style",
+        "a huge red circle on the left on a gray background, flat style",
+    ],
+)
 def test_non_canonical_or_impossible_sentences_are_refused(text):
     assert parse_sentence(text) is None
 
@@ -112,11 +135,14 @@ def _noise(image: Image.Image) -> Image.Image:
     return Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
 
 
-@pytest.mark.parametrize("damage,least", [
-    (lambda im: im.filter(ImageFilter.GaussianBlur(0.8)), 1.0),
-    (_noise, 1.0),
-    (_jpeg, 0.98),  # quality 75 smears chroma over 3-pixel strokes; a few small outlines change colour
-])
+@pytest.mark.parametrize(
+    "damage,least",
+    [
+        (lambda im: im.filter(ImageFilter.GaussianBlur(0.8)), 1.0),
+        (_noise, 1.0),
+        (_jpeg, 0.98),  # quality 75 smears chroma over 3-pixel strokes; a few small outlines change colour
+    ],
+)
 def test_parser_survives_damage(damage, least):
     scenes = ONE[::3] + TWO[:150]
     right = [compare(s, parse_image(damage(render_pil(s))))["correct"] for s in scenes]
@@ -131,7 +157,9 @@ def test_score_reports_each_attribute_and_extra_objects():
     result = score(wrong_shape, asked)
     assert not result["correct"] and result["attributes"]["object1.shape"] is False
     assert all(v for k, v in result["attributes"].items() if k != "object1.shape")
-    extra = render_pil(Scene("gray", "flat", (Obj("red", "circle", "large", "left"), Obj("blue", "cross", "small", "right"))))
+    extra = render_pil(
+        Scene("gray", "flat", (Obj("red", "circle", "large", "left"), Obj("blue", "cross", "small", "right")))
+    )
     result = score(extra, asked)
     assert not result["correct"] and result["extra_objects"]
     with pytest.raises(ValueError):

@@ -17,6 +17,7 @@ Weights are safetensors only, except in the two broken repos kept for error path
 and Salesforce/blip-image-captioning-base's `main`, which (like the real repo) carries pickle weights
 only; its safetensors live on the pinned revision refs/pr/50.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,7 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 # Plain English a tokenizer spells as whole tokens; anything else still encodes (byte pieces or [UNK]).
-WORDS = sorted(set("""
+WORDS = sorted(
+    set(
+        """
 a an the of and in on with at by for to from is it this that as or under over near beside behind
 photo picture painting drawing portrait landscape illustration render sketch style art artwork
 cat dog bird horse fox person woman man child robot castle house tree forest mountain river lake sea
@@ -38,7 +41,9 @@ big small large tiny tall round square circle triangle old new bright soft warm 
 beautiful detailed highly sharp focus cinematic lighting digital oil watercolor trending concept
 realistic photorealistic fantasy epic dramatic colorful vibrant intricate elegant
 sitting standing running flying
-""".split()))
+""".split()
+    )
+)
 
 SYSTEM_PROMPT = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 # Qwen2.5's chat format (<|im_start|>role\n...<|im_end|>\n), without its tool-calling branches.
@@ -69,6 +74,7 @@ def commit_for(repo_id: str, revision: str | None = None) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- tokenizers
+
 
 def _byte_bpe(words: list[str], prefix: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """A byte-level BPE (GPT-2 / Qwen style): the 256 byte symbols, plus merges that spell each word,
@@ -107,8 +113,14 @@ def qwen_tokenizer():
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     for token in specials:
         vocab[token] = len(vocab)
-    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                               unk_token=None, extra_special_tokens=["<|im_start|>", "<|im_end|>"])
+    tokenizer = Qwen2Tokenizer(
+        vocab=vocab,
+        merges=merges,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token=None,
+        extra_special_tokens=["<|im_start|>", "<|im_end|>"],
+    )
     tokenizer.model_max_length = 131072
     tokenizer.chat_template = QWEN_CHAT_TEMPLATE
     return tokenizer
@@ -130,15 +142,25 @@ def bert_tokenizer():
 
 # ---------------------------------------------------------------------------------------------- models
 
+
 def _clip_text_config(tokenizer, **overrides):
     from transformers import CLIPTextConfig
 
-    return CLIPTextConfig(**{
-        "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2,
-        "num_attention_heads": 4, "max_position_embeddings": tokenizer.model_max_length, "layer_norm_eps": 1e-5,
-        "bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
-        "pad_token_id": tokenizer.pad_token_id, **overrides,
-    })
+    return CLIPTextConfig(
+        **{
+            "vocab_size": len(tokenizer),
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "max_position_embeddings": tokenizer.model_max_length,
+            "layer_norm_eps": 1e-5,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+            **overrides,
+        }
+    )
 
 
 def _tiny_vae():
@@ -146,8 +168,14 @@ def _tiny_vae():
 
     # four blocks, as in the real VAEs, so vae_scale_factor is 8 like theirs
     return AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 8, 8, 8), layers_per_block=1,
-        norm_num_groups=4, down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        block_out_channels=(8, 8, 8, 8),
+        layers_per_block=1,
+        norm_num_groups=4,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
         sample_size=IMAGE,
     )
 
@@ -163,17 +191,33 @@ def stable_diffusion(flavour: str):
     tokenizer = clip_tokenizer()
     text_encoder = CLIPTextModel(_clip_text_config(tokenizer, hidden_act="gelu" if sd2 else "quick_gelu"))
     unet = UNet2DConditionModel(
-        sample_size=IMAGE // 8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(8, 16),
-        norm_num_groups=4, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32, attention_head_dim=2,
+        sample_size=IMAGE // 8,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=1,
+        block_out_channels=(8, 16),
+        norm_num_groups=4,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=2,
         use_linear_projection=sd2,
     )
     common = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1)
-    scheduler = (EulerDiscreteScheduler(**common, timestep_spacing="trailing") if sd2
-                 else PNDMScheduler(**common, skip_prk_steps=True, set_alpha_to_one=False))
+    scheduler = (
+        EulerDiscreteScheduler(**common, timestep_spacing="trailing")
+        if sd2
+        else PNDMScheduler(**common, skip_prk_steps=True, set_alpha_to_one=False)
+    )
     return StableDiffusionPipeline(
-        vae=_tiny_vae(), text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        vae=_tiny_vae(),
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
     )
 
 
@@ -189,18 +233,34 @@ def stable_diffusion_xl():
     text_encoder_2 = CLIPTextModelWithProjection(_clip_text_config(tokenizer_2, hidden_act="gelu", projection_dim=32))
     time_dim = 8
     unet = UNet2DConditionModel(
-        sample_size=IMAGE // 8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(8, 16),
-        norm_num_groups=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=(2, 4), use_linear_projection=True,
-        transformer_layers_per_block=(1, 2), cross_attention_dim=32 + 32,  # both encoders' hidden states
-        addition_embed_type="text_time", addition_time_embed_dim=time_dim,
+        sample_size=IMAGE // 8,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=1,
+        block_out_channels=(8, 16),
+        norm_num_groups=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        transformer_layers_per_block=(1, 2),
+        cross_attention_dim=32 + 32,  # both encoders' hidden states
+        addition_embed_type="text_time",
+        addition_time_embed_dim=time_dim,
         projection_class_embeddings_input_dim=6 * time_dim + 32,  # six size/crop ids + the pooled projection
     )
-    scheduler = EulerAncestralDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                                steps_offset=1, timestep_spacing="trailing")
+    scheduler = EulerAncestralDiscreteScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1, timestep_spacing="trailing"
+    )
     return StableDiffusionXLPipeline(
-        vae=_tiny_vae(), text_encoder=text_encoder, text_encoder_2=text_encoder_2, tokenizer=tokenizer,
-        tokenizer_2=tokenizer_2, unet=unet, scheduler=scheduler, force_zeros_for_empty_prompt=True,
+        vae=_tiny_vae(),
+        text_encoder=text_encoder,
+        text_encoder_2=text_encoder_2,
+        tokenizer=tokenizer,
+        tokenizer_2=tokenizer_2,
+        unet=unet,
+        scheduler=scheduler,
+        force_zeros_for_empty_prompt=True,
     )
 
 
@@ -211,15 +271,31 @@ def qwen():
     torch.manual_seed(0)
     tokenizer = qwen_tokenizer()
     endoftext, im_end = tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_end|>"])
-    model = Qwen2ForCausalLM(Qwen2Config(
-        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32768, tie_word_embeddings=True,
-        bos_token_id=endoftext, eos_token_id=im_end, pad_token_id=endoftext,
-    ))
+    model = Qwen2ForCausalLM(
+        Qwen2Config(
+            vocab_size=len(tokenizer),
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=32768,
+            tie_word_embeddings=True,
+            bos_token_id=endoftext,
+            eos_token_id=im_end,
+            pad_token_id=endoftext,
+        )
+    )
     # as the real repo's generation_config.json: sampling, stop on <|im_end|> or <|endoftext|>
     model.generation_config = GenerationConfig(
-        bos_token_id=endoftext, pad_token_id=endoftext, eos_token_id=[im_end, endoftext], do_sample=True,
-        temperature=0.7, top_p=0.8, top_k=20, repetition_penalty=1.05,
+        bos_token_id=endoftext,
+        pad_token_id=endoftext,
+        eos_token_id=[im_end, endoftext],
+        do_sample=True,
+        temperature=0.7,
+        top_p=0.8,
+        top_k=20,
+        repetition_penalty=1.05,
     )
     return model, tokenizer
 
@@ -231,10 +307,17 @@ def gpt2():
     torch.manual_seed(0)
     tokenizer = gpt2_tokenizer()
     eos = tokenizer.eos_token_id
-    model = GPT2LMHeadModel(GPT2Config(
-        vocab_size=len(tokenizer), n_positions=1024, n_embd=16, n_layer=2, n_head=2, bos_token_id=eos,
-        eos_token_id=eos,
-    ))
+    model = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(tokenizer),
+            n_positions=1024,
+            n_embd=16,
+            n_layer=2,
+            n_head=2,
+            bos_token_id=eos,
+            eos_token_id=eos,
+        )
+    )
     return model, tokenizer
 
 
@@ -248,16 +331,32 @@ def blip():
     tokenizer = bert_tokenizer()
     processor = BlipProcessor(BlipImageProcessor(size={"height": IMAGE, "width": IMAGE}), tokenizer)
     width = 16
-    model = BlipForConditionalGeneration(BlipConfig(
-        vision_config={"image_size": IMAGE, "patch_size": 8, "hidden_size": width, "intermediate_size": 32,
-                       "num_hidden_layers": 2, "num_attention_heads": 2},
-        text_config={"vocab_size": len(tokenizer), "hidden_size": 16, "intermediate_size": 32,
-                     "num_hidden_layers": 2, "num_attention_heads": 2, "max_position_embeddings": 512,
-                     "bos_token_id": tokenizer.bos_token_id, "sep_token_id": tokenizer.sep_token_id,
-                     "eos_token_id": tokenizer.sep_token_id, "pad_token_id": tokenizer.pad_token_id,
-                     "encoder_hidden_size": width},
-        projection_dim=16,
-    ))
+    model = BlipForConditionalGeneration(
+        BlipConfig(
+            vision_config={
+                "image_size": IMAGE,
+                "patch_size": 8,
+                "hidden_size": width,
+                "intermediate_size": 32,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 2,
+            },
+            text_config={
+                "vocab_size": len(tokenizer),
+                "hidden_size": 16,
+                "intermediate_size": 32,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 2,
+                "max_position_embeddings": 512,
+                "bos_token_id": tokenizer.bos_token_id,
+                "sep_token_id": tokenizer.sep_token_id,
+                "eos_token_id": tokenizer.sep_token_id,
+                "pad_token_id": tokenizer.pad_token_id,
+                "encoder_hidden_size": width,
+            },
+            projection_dim=16,
+        )
+    )
     return model, processor
 
 
@@ -267,34 +366,47 @@ def clip():
 
     torch.manual_seed(0)
     tokenizer = clip_tokenizer()
-    processor = CLIPProcessor(CLIPImageProcessor(size={"shortest_edge": IMAGE},
-                                                 crop_size={"height": IMAGE, "width": IMAGE}), tokenizer)
+    processor = CLIPProcessor(
+        CLIPImageProcessor(size={"shortest_edge": IMAGE}, crop_size={"height": IMAGE, "width": IMAGE}), tokenizer
+    )
     text = _clip_text_config(tokenizer, hidden_size=16, intermediate_size=32, num_attention_heads=2).to_dict()
-    model = CLIPModel(CLIPConfig(
-        text_config=text,
-        vision_config={"image_size": IMAGE, "patch_size": 8, "hidden_size": 16, "intermediate_size": 32,
-                       "num_hidden_layers": 2, "num_attention_heads": 2},
-        projection_dim=16,
-    ))
+    model = CLIPModel(
+        CLIPConfig(
+            text_config=text,
+            vision_config={
+                "image_size": IMAGE,
+                "patch_size": 8,
+                "hidden_size": 16,
+                "intermediate_size": 32,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 2,
+            },
+            projection_dim=16,
+        )
+    )
     return model, processor
 
 
 # ---------------------------------------------------------------------------------------------- repos
 
+
 def _save(*parts) -> Callable[[Path], None]:
     """A writer that saves each part (model, tokenizer or processor) into one folder, safetensors only."""
+
     def write(folder: Path) -> None:
         for part in parts:
             if hasattr(part, "state_dict"):
                 part.save_pretrained(folder, safe_serialization=True)
             else:
                 part.save_pretrained(folder)
+
     return write
 
 
 def _save_chat_model(model, tokenizer) -> Callable[[Path], None]:
     """As _save, with the chat template inside tokenizer_config.json, where the real Qwen repos keep it
     (transformers 5 writes it to chat_template.jinja; both load)."""
+
     def write(folder: Path) -> None:
         _save(model, tokenizer)(folder)
         jinja, config = folder / "chat_template.jinja", folder / "tokenizer_config.json"
@@ -302,6 +414,7 @@ def _save_chat_model(model, tokenizer) -> Callable[[Path], None]:
         settings["chat_template"] = jinja.read_text()
         config.write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
         jinja.unlink()
+
     return write
 
 
@@ -311,6 +424,7 @@ def _save_pipeline(pipe) -> Callable[[Path], None]:
 
 def _save_pipeline_with_fp16(pipe) -> Callable[[Path], None]:
     """Full-precision weights plus the fp16 variant (`*.fp16.safetensors`), as SD-Turbo's repo has them."""
+
     def write(folder: Path) -> None:
         import copy
 
@@ -318,17 +432,20 @@ def _save_pipeline_with_fp16(pipe) -> Callable[[Path], None]:
 
         pipe.save_pretrained(folder, safe_serialization=True)
         copy.deepcopy(pipe).to(torch.float16).save_pretrained(folder, safe_serialization=True, variant="fp16")
+
     return write
 
 
 def _pickle_only(model) -> Callable[[Path], None]:
     """config.json + pytorch_model.bin, as old repos have them (and as Atelier must refuse)."""
+
     def write(folder: Path) -> None:
         import torch
 
         folder.mkdir(parents=True, exist_ok=True)
         model.config.to_json_file(folder / "config.json")
         torch.save(model.state_dict(), folder / "pytorch_model.bin")
+
     return write
 
 
@@ -338,6 +455,7 @@ def _corrupt(write_pipeline: Callable[[Path], None]) -> Callable[[Path], None]:
         unet = folder / "unet" / "diffusion_pytorch_model.safetensors"
         data = unet.read_bytes()
         unet.write_bytes(data[: len(data) // 3] + b"\x00not a tensor\xff" * 4)
+
     return write
 
 
@@ -390,17 +508,28 @@ def repos() -> list[tuple[str, str, str, Callable[[Path], None]]]:
     base = "Salesforce/blip-image-captioning-base"
     return [
         ("stabilityai/sd-turbo", "main", commit_for("stabilityai/sd-turbo"), _save_pipeline_with_fp16(sd2)),
-        ("stable-diffusion-v1-5/stable-diffusion-v1-5", "main",
-         commit_for("stable-diffusion-v1-5/stable-diffusion-v1-5"), _save_pipeline(sd1)),
-        ("stabilityai/sdxl-turbo", "main", commit_for("stabilityai/sdxl-turbo"),
-         _save_pipeline(stable_diffusion_xl())),
+        (
+            "stable-diffusion-v1-5/stable-diffusion-v1-5",
+            "main",
+            commit_for("stable-diffusion-v1-5/stable-diffusion-v1-5"),
+            _save_pipeline(sd1),
+        ),
+        ("stabilityai/sdxl-turbo", "main", commit_for("stabilityai/sdxl-turbo"), _save_pipeline(stable_diffusion_xl())),
         ("Qwen/Qwen2.5-0.5B-Instruct", "main", commit_for("Qwen/Qwen2.5-0.5B-Instruct"), _save_chat_model(*qwen())),
-        ("Gustavosta/MagicPrompt-Stable-Diffusion", "main", commit_for("Gustavosta/MagicPrompt-Stable-Diffusion"),
-         _save(*gpt2())),
+        (
+            "Gustavosta/MagicPrompt-Stable-Diffusion",
+            "main",
+            commit_for("Gustavosta/MagicPrompt-Stable-Diffusion"),
+            _save(*gpt2()),
+        ),
         (base, "refs/pr/50", commit_for(base), _save(*blip_base)),
         (base, "main", commit_for(base, "main"), _pickle_only(blip_base[0])),  # like the real repo's main
-        ("Salesforce/blip-image-captioning-large", "main", commit_for("Salesforce/blip-image-captioning-large"),
-         _save(*blip_large)),
+        (
+            "Salesforce/blip-image-captioning-large",
+            "main",
+            commit_for("Salesforce/blip-image-captioning-large"),
+            _save(*blip_large),
+        ),
         ("openai/clip-vit-base-patch32", "main", commit_for("openai/clip-vit-base-patch32"), _save(*clip())),
         ("acme/pickle-only", "main", commit_for("acme/pickle-only"), _pickle_only(gpt2()[0])),
         ("acme/corrupt-sd", "main", commit_for("acme/corrupt-sd"), _corrupt(_save_pipeline(sd1))),

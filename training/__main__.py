@@ -1,4 +1,5 @@
 """python -m training diffusion|captioner|prompter: trains one starter model into zoo/starter/."""
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,10 @@ def check_imagefolder(folder: Path) -> None:
         lines = [line for line in metadata.read_text(encoding="utf-8").splitlines() if line.strip()]
         rows = [json.loads(line) for line in lines]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise TrainingError(f"{metadata} cannot be read as JSON lines ({type(e).__name__}); "
-                         "write one JSON object with file_name and text per line.") from None
+        raise TrainingError(
+            f"{metadata} cannot be read as JSON lines ({type(e).__name__}); "
+            "write one JSON object with file_name and text per line."
+        ) from None
     if not rows:
         raise TrainingError(f"{metadata} lists no pictures; add one line per picture with file_name and text.")
     for number, row in enumerate(rows, 1):
@@ -40,8 +43,9 @@ def check_imagefolder(folder: Path) -> None:
         try:
             Image.open(folder / row["file_name"]).close()
         except (OSError, UnidentifiedImageError):
-            raise TrainingError(f"Line {number} of {metadata} names {row['file_name']}, which is not a picture "
-                             f"file in {folder}.") from None
+            raise TrainingError(
+                f"Line {number} of {metadata} names {row['file_name']}, which is not a picture file in {folder}."
+            ) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -57,8 +61,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, help="diffusion only: an imagefolder (pictures + metadata.jsonl)")
     parser.add_argument("--crop", type=float, default=0.0, help="diffusion --data: random crops of up to this fraction")
     parser.add_argument("--flip", action="store_true", help="diffusion --data: mirror flips (swaps left and right!)")
-    parser.add_argument("--stop-after", type=int, metavar="STEP",
-                        help="stop once a phase reaches this step, as an interrupted run would; --resume continues")
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        metavar="STEP",
+        help="stop once a phase reaches this step, as an interrupted run would; --resume continues",
+    )
     args = parser.parse_args(argv)
 
     out = args.out or STARTER / f"shapes-{args.model}"
@@ -84,8 +92,16 @@ def _run(args, out: Path, work: Path) -> dict:
     if args.model == "diffusion":
         from training import train_diffusion
 
-        overrides = {k: v for k, v in {"unet_steps": args.steps, "vae_steps": args.vae_steps,
-                                       "unet_batch": args.batch, "vae_batch": args.batch}.items() if v}
+        overrides = {
+            k: v
+            for k, v in {
+                "unet_steps": args.steps,
+                "vae_steps": args.vae_steps,
+                "unet_batch": args.batch,
+                "vae_batch": args.batch,
+            }.items()
+            if v
+        }
         return train_diffusion.run(out, work, args.seed, args.data, args.resume, overrides, args.crop, args.flip)
     from training import train_captioner, train_prompter
 

@@ -1,4 +1,5 @@
 """Picture-caption batches: the starter world drawn on the fly, or an imagefolder on disk."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The training loop the starter trainers share: seeded, resumable, with a progress bar."""
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,12 @@ def stopping_after(step: int | None) -> Iterator[None]:
 def rng_states(generators: Sequence[torch.Generator] = ()) -> dict:
     """Every random state a step draws from: python's, numpy's and torch's global ones (dropout uses
     torch's) and the trainer's own generators."""
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
-            "generators": [g.get_state() for g in generators]}
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "generators": [g.get_state() for g in generators],
+    }
 
 
 def set_rng_states(states: dict, generators: Sequence[torch.Generator] = ()) -> None:
@@ -99,13 +104,23 @@ def train(
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
         stopping = step + 1 == stop_after and step + 1 < steps
         if (step + 1) % 500 == 0 or step + 1 == steps or stopping:
-            torch.save({"modules": {k: m.state_dict() for k, m in modules.items()}, "optimiser": optimiser.state_dict(),
-                        "schedule": schedule.state_dict(), "step": step + 1, "steps": steps,
-                        "rng": rng_states(generators)}, state_path)
+            torch.save(
+                {
+                    "modules": {k: m.state_dict() for k, m in modules.items()},
+                    "optimiser": optimiser.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "step": step + 1,
+                    "steps": steps,
+                    "rng": rng_states(generators),
+                },
+                state_path,
+            )
         if stopping:
             bar.close()
-            raise Stopped(f"{name} stopped after step {step + 1} of {steps}; its state is in {state_path}, "
-                          "continue with --resume.")
+            raise Stopped(
+                f"{name} stopped after step {step + 1} of {steps}; its state is in {state_path}, "
+                "continue with --resume."
+            )
     for m in modules.values():
         m.eval()
     return losses
@@ -118,11 +133,15 @@ def _restore(state_path: Path, modules: dict, optimiser, schedule, steps: int, g
     try:
         state = torch.load(state_path, weights_only=False)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
-        raise TrainingError(f"{state_path} is not a training state this trainer wrote ({type(e).__name__}); "
-                            "delete it, or start without --resume.") from None
+        raise TrainingError(
+            f"{state_path} is not a training state this trainer wrote ({type(e).__name__}); "
+            "delete it, or start without --resume."
+        ) from None
     if state.get("steps", steps) != steps:
-        raise TrainingError(f"The state in {state_path} was started with {state['steps']} steps, not {steps}; "
-                            f"resume with the same steps, since the learning-rate schedule spans them.")
+        raise TrainingError(
+            f"The state in {state_path} was started with {state['steps']} steps, not {steps}; "
+            f"resume with the same steps, since the learning-rate schedule spans them."
+        )
     for key, module in modules.items():
         module.load_state_dict(state["modules"][key])
     optimiser.load_state_dict(state["optimiser"])

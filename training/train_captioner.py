@@ -1,5 +1,6 @@
 """Trains a small BLIP captioner (BlipForConditionalGeneration + BlipProcessor) from scratch to
 answer every starter-world picture with its canonical sentence."""
+
 from __future__ import annotations
 
 import random
@@ -17,11 +18,23 @@ from worlds.shapes.world import held_out, reading_order, render, sentence, train
 
 CONFIG = {
     "resolution": 64,
-    "vision": {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 3, "num_attention_heads": 4,
-               "patch_size": 8},
-    "text": {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
-             "max_position_embeddings": 40},
-    "steps": 5000, "batch": 48, "lr": 1e-3,
+    "vision": {
+        "hidden_size": 128,
+        "intermediate_size": 256,
+        "num_hidden_layers": 3,
+        "num_attention_heads": 4,
+        "patch_size": 8,
+    },
+    "text": {
+        "hidden_size": 128,
+        "intermediate_size": 256,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "max_position_embeddings": 40,
+    },
+    "steps": 5000,
+    "batch": 48,
+    "lr": 1e-3,
     "noise_std": 0.05,  # pixel noise (of the 0..1 range) so captions hold up on generated pictures
     "variant_share": 0.8,  # share of pictures drawn by worlds.shapes.variants (within the spec, not world.py's pixels)
     "init": None,  # a captioner folder to start from (fine-tuning) instead of random weights
@@ -35,13 +48,20 @@ def build(config: dict):
     tokenizer = bert_tokenizer(words_of(starter_texts(3000)))
     r = config["resolution"]
     processor = BlipProcessor(BlipImageProcessor(size={"height": r, "width": r}), tokenizer)
-    model = BlipForConditionalGeneration(BlipConfig(
-        vision_config={"image_size": r, **config["vision"]},
-        text_config={"vocab_size": len(tokenizer), "bos_token_id": tokenizer.bos_token_id,
-                     "sep_token_id": tokenizer.sep_token_id, "eos_token_id": tokenizer.sep_token_id,
-                     "pad_token_id": tokenizer.pad_token_id, "encoder_hidden_size": config["vision"]["hidden_size"],
-                     **config["text"]},
-    ))
+    model = BlipForConditionalGeneration(
+        BlipConfig(
+            vision_config={"image_size": r, **config["vision"]},
+            text_config={
+                "vocab_size": len(tokenizer),
+                "bos_token_id": tokenizer.bos_token_id,
+                "sep_token_id": tokenizer.sep_token_id,
+                "eos_token_id": tokenizer.sep_token_id,
+                "pad_token_id": tokenizer.pad_token_id,
+                "encoder_hidden_size": config["vision"]["hidden_size"],
+                **config["text"],
+            },
+        )
+    )
     return processor, model
 
 
@@ -81,8 +101,9 @@ def run(out: Path, work_dir: Path, seed: int = 0, resume: bool = False, override
 
     def world_batch(step: int, size: int):
         rng = random.Random(seed * 1_000_003 + step)
-        scenes = [reading_order(_with_small_cross(training_scene(rng), rng, config["small_cross_share"]))
-                  for _ in range(size)]  # never a held-out combination
+        scenes = [
+            reading_order(_with_small_cross(training_scene(rng), rng, config["small_cross_share"])) for _ in range(size)
+        ]  # never a held-out combination
         share = config["variant_share"]
         pictures = [render_variant(s, rng) if rng.random() < share else render(s) for s in scenes]
         return np.stack(pictures), [sentence(s) for s in scenes]

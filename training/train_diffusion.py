@@ -3,6 +3,7 @@ with the CLIP text encoder. The UNet predicts the clean latents ("sample" predic
 starter world every sentence has exactly one picture, and predicting it directly lets a few
 DDIM steps reach it.
 """
+
 from __future__ import annotations
 
 import time
@@ -18,15 +19,33 @@ from training.vocab import clip_tokenizer, words_of
 CONFIG = {
     "resolution": 64,
     "vae": {"block_out_channels": [16, 32, 32], "layers_per_block": 1, "latent_channels": 4, "norm_num_groups": 8},
-    "text_encoder": {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
-                     "max_position_embeddings": 32},
-    "unet": {"block_out_channels": [32, 64, 64], "layers_per_block": 1, "attention_head_dim": 4,
-             "norm_num_groups": 16},
-    "scheduler": {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
-                  "beta_schedule": "scaled_linear", "prediction_type": "sample", "timestep_spacing": "trailing",
-                  "clip_sample": False, "set_alpha_to_one": False, "steps_offset": 0},
-    "vae_steps": 3000, "vae_batch": 16, "vae_lr": 1e-3, "kl_weight": 1e-6,
-    "unet_steps": 8000, "unet_batch": 32, "unet_lr": 1e-3, "caption_dropout": 0.1,
+    "text_encoder": {
+        "hidden_size": 128,
+        "intermediate_size": 256,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "max_position_embeddings": 32,
+    },
+    "unet": {"block_out_channels": [32, 64, 64], "layers_per_block": 1, "attention_head_dim": 4, "norm_num_groups": 16},
+    "scheduler": {
+        "num_train_timesteps": 1000,
+        "beta_start": 0.00085,
+        "beta_end": 0.012,
+        "beta_schedule": "scaled_linear",
+        "prediction_type": "sample",
+        "timestep_spacing": "trailing",
+        "clip_sample": False,
+        "set_alpha_to_one": False,
+        "steps_offset": 0,
+    },
+    "vae_steps": 3000,
+    "vae_batch": 16,
+    "vae_lr": 1e-3,
+    "kl_weight": 1e-6,
+    "unet_steps": 8000,
+    "unet_batch": 32,
+    "unet_lr": 1e-3,
+    "caption_dropout": 0.1,
 }
 
 
@@ -38,21 +57,32 @@ def build(config: dict, words: list[str]):
     v = config["vae"]
     n = len(v["block_out_channels"])
     vae = AutoencoderKL(
-        in_channels=3, out_channels=3, sample_size=config["resolution"],
-        down_block_types=["DownEncoderBlock2D"] * n, up_block_types=["UpDecoderBlock2D"] * n, **v,
+        in_channels=3,
+        out_channels=3,
+        sample_size=config["resolution"],
+        down_block_types=["DownEncoderBlock2D"] * n,
+        up_block_types=["UpDecoderBlock2D"] * n,
+        **v,
     )
     te = config["text_encoder"]
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, **te,
-    ))
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            **te,
+        )
+    )
     u = config["unet"]
     unet = UNet2DConditionModel(
-        sample_size=config["resolution"] // 2 ** (n - 1), in_channels=v["latent_channels"],
+        sample_size=config["resolution"] // 2 ** (n - 1),
+        in_channels=v["latent_channels"],
         out_channels=v["latent_channels"],
         down_block_types=["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
         up_block_types=["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
-        cross_attention_dim=te["hidden_size"], **u,
+        cross_attention_dim=te["hidden_size"],
+        **u,
     )
     scheduler = DDIMScheduler(**config["scheduler"])
     return tokenizer, vae, text_encoder, unet, scheduler
@@ -70,8 +100,16 @@ def kept_tokenizer(tokenizer, work_dir: Path, resume: bool):
     return tokenizer
 
 
-def run(out: Path, work_dir: Path, seed: int = 0, data: Path | None = None, resume: bool = False,
-        overrides: dict | None = None, crop: float = 0.0, flip: bool = False) -> dict:
+def run(
+    out: Path,
+    work_dir: Path,
+    seed: int = 0,
+    data: Path | None = None,
+    resume: bool = False,
+    overrides: dict | None = None,
+    crop: float = 0.0,
+    flip: bool = False,
+) -> dict:
     from diffusers import DDPMScheduler, StableDiffusionPipeline
 
     config = {**CONFIG, **(overrides or {})}
@@ -103,8 +141,9 @@ def run(out: Path, work_dir: Path, seed: int = 0, data: Path | None = None, resu
         pictures, texts = source.batch(step, config["unet_batch"])
         drop = torch.rand(len(texts), generator=generator) < config["caption_dropout"]
         texts = ["" if d else t for d, t in zip(drop, texts)]
-        ids = tokenizer(texts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
-                        return_tensors="pt").input_ids
+        ids = tokenizer(
+            texts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+        ).input_ids
         with torch.no_grad():
             latents = vae.encode(to_unit_range(pictures)).latent_dist.sample(generator) * scale
         noise = torch.randn(latents.shape, generator=generator)
@@ -115,15 +154,34 @@ def run(out: Path, work_dir: Path, seed: int = 0, data: Path | None = None, resu
         predicted = unet(noisy, t, encoder_hidden_states=text_encoder(ids)[0]).sample
         return F.mse_loss(predicted, latents)
 
-    train("unet", {"unet": unet, "text_encoder": text_encoder}, unet_loss, config["unet_steps"], config["unet_lr"],
-          work_dir, resume, generators=[generator])
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
+    train(
+        "unet",
+        {"unet": unet, "text_encoder": text_encoder},
+        unet_loss,
+        config["unet_steps"],
+        config["unet_lr"],
+        work_dir,
+        resume,
+        generators=[generator],
+    )
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.to(torch.float16).save_pretrained(out, safe_serialization=True)
     minutes = (time.time() - started) / 60
-    write_card(out, "shapes-diffusion", CARD.format(minutes=minutes, seed=seed, data=data or "the starter world"),
-               config | {"seed": seed, "data": str(data) if data else "starter world"})
+    write_card(
+        out,
+        "shapes-diffusion",
+        CARD.format(minutes=minutes, seed=seed, data=data or "the starter world"),
+        config | {"seed": seed, "data": str(data) if data else "starter world"},
+    )
     return {"minutes": minutes}
 
 

@@ -1,5 +1,6 @@
 """Trains a small GPT-2 from scratch to continue "{request} =>" with the canonical sentence:
 stated attributes copied, the rest drawn at random within the world's rules."""
+
 from __future__ import annotations
 
 import random
@@ -18,7 +19,9 @@ SEPARATOR = "=>"
 PROMPT_TEMPLATE = "{request} " + SEPARATOR
 CONFIG = {
     "model": {"n_embd": 128, "n_layer": 3, "n_head": 4, "n_positions": 96},
-    "steps": 4800, "batch": 32, "lr": 2e-3,
+    "steps": 4800,
+    "batch": 32,
+    "lr": 2e-3,
     "unknown_word_rate": 0.1,  # share of requests with a word the vocabulary lacks, so new words are ignored
     "languages": {"english": 0.55, "chinese": 0.35, "mixed": 0.1},  # share of requests written each way
     "scenes": "worlds.shapes.world.training_scene (never a held-out scene)",
@@ -40,12 +43,23 @@ def build(config: dict):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     end = "<|endoftext|>"
-    tokenizer = word_tokenizer(words_of(starter_texts(3000) + request_texts(3000)) + [SEPARATOR], [end, "[UNK]"],
-                               eos_token=end, bos_token=end, pad_token=end)
+    tokenizer = word_tokenizer(
+        words_of(starter_texts(3000) + request_texts(3000)) + [SEPARATOR],
+        [end, "[UNK]"],
+        eos_token=end,
+        bos_token=end,
+        pad_token=end,
+    )
     tokenizer.model_max_length = config["model"]["n_positions"]
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), bos_token_id=tokenizer.eos_token_id,
-                                       eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.eos_token_id,
-                                       **config["model"]))
+    model = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(tokenizer),
+            bos_token_id=tokenizer.eos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.eos_token_id,
+            **config["model"],
+        )
+    )
     return tokenizer, model
 
 
@@ -86,8 +100,7 @@ def run(out: Path, work_dir: Path, seed: int = 0, resume: bool = False, override
     minutes = (time.time() - started) / 60
     shares = {lang: round(100 * share) for lang, share in config["languages"].items()}
     card = CARD.format(minutes=minutes, seed=seed, template=PROMPT_TEMPLATE, shares=shares, **config)
-    write_card(out, "shapes-prompter", card,
-               config | {"seed": seed, "prompt_template": PROMPT_TEMPLATE})
+    write_card(out, "shapes-prompter", card, config | {"seed": seed, "prompt_template": PROMPT_TEMPLATE})
     return {"minutes": minutes}
 
 

@@ -3,6 +3,7 @@
 Each is a standard transformers tokenizer saved in the usual files, so the models load with
 `from_pretrained` like any hub model.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,12 @@ def clip_tokenizer(words: list[str], max_length: int):
     bpe = Tokenizer(BPE(end_of_word_suffix="</w>"))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     trainer = trainers.BpeTrainer(
-        vocab_size=100_000, min_frequency=1, special_tokens=specials, end_of_word_suffix="</w>",
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=100_000,
+        min_frequency=1,
+        special_tokens=specials,
+        end_of_word_suffix="</w>",
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     bpe.train_from_iterator(words, trainer)
     model = json.loads(bpe.to_str())["model"]
@@ -66,8 +71,12 @@ def word_tokenizer(words: list[str], specials: list[str], **special_roles):
     vocab = {t: i for i, t in enumerate(specials + [w for w in words if w not in specials])}
     core = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
     core.normalizer = normalizers.Lowercase()
-    core.pre_tokenizer = pre_tokenizers.Sequence([  # each CJK character alone, as WORD_RE splits
-        pre_tokenizers.Split(Regex(CJK_CHAR), behavior="isolated"), pre_tokenizers.Whitespace()])
+    core.pre_tokenizer = pre_tokenizers.Sequence(
+        [  # each CJK character alone, as WORD_RE splits
+            pre_tokenizers.Split(Regex(CJK_CHAR), behavior="isolated"),
+            pre_tokenizers.Whitespace(),
+        ]
+    )
     return PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]", **special_roles)
 
 

@@ -1,4 +1,5 @@
 """The Gradio Blocks UI over pipelines/: one module per tab, handlers as plain functions of a Studio."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,6 +47,12 @@ def launch_options(demo: gr.Blocks, auth: tuple[str, str] | None = None, mcp: bo
     the MCP server (every API endpoint with its docstring becomes a tool)."""
     limits: ServeLimits = getattr(demo, "atelier_limits", ServeLimits())
     return dict(
-        allowed_paths=[str(style.ASSETS)], show_error=True, css=CSS, mcp_server=mcp, i18n=I18N, max_file_size=limits.max_file_size, auth=auth,
+        allowed_paths=[str(style.ASSETS)],
+        show_error=True,
+        css=CSS,
+        mcp_server=mcp,
+        i18n=I18N,
+        max_file_size=limits.max_file_size,
+        auth=auth,
         app_kwargs={"middleware": [Middleware(RequestGuard, blocks=demo, per_session=limits.per_session)]},
     )

@@ -1,4 +1,5 @@
 """The Caption tab: one picture or several, described by a captioning model."""
+
 from __future__ import annotations
 
 import gradio as gr
@@ -10,8 +11,9 @@ from ui.studio import Studio
 from ui.style import example_files
 
 
-def caption(studio: Studio, image, images=None, model=None, request: gr.Request = None,
-            progress=gr.Progress(track_tqdm=True)):
+def caption(
+    studio: Studio, image, images=None, model=None, request: gr.Request = None, progress=gr.Progress(track_tqdm=True)
+):
     """Describes pictures in words with a captioning model.
 
     Args:
@@ -26,7 +28,7 @@ def caption(studio: Studio, image, images=None, model=None, request: gr.Request 
     progress(0, desc="describing")
     texts = studio.backend.caption(first + rest, model_id=model or None)
     names = [display_name(f) for f in images or []]
-    return (texts[0] if first else ""), [[n, t] for n, t in zip(names, texts[len(first):])]
+    return (texts[0] if first else ""), [[n, t] for n, t in zip(names, texts[len(first) :])]
 
 
 def build(studio: Studio) -> None:
@@ -42,5 +44,10 @@ def build(studio: Studio) -> None:
         with gr.Column():
             text = gr.Textbox(label=t("caption"), interactive=False)
             table = gr.Dataframe(headers=["file", "caption"], label=t("captions"), interactive=False, wrap=True)
-    button.click(handler(caption, studio, gpu_seconds=30), inputs=[image, files, model], outputs=[text, table],
-                 api_name="caption", **DESCRIBING)
+    button.click(
+        handler(caption, studio, gpu_seconds=30),
+        inputs=[image, files, model],
+        outputs=[text, table],
+        api_name="caption",
+        **DESCRIBING,
+    )

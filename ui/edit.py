@@ -1,5 +1,6 @@
 """The Edit tab: change one thing in a picture by instruction, repaint a painted region, or extend the
 canvas. Only the changed region is redrawn (pipelines/edit.py); the rest stays as it was."""
+
 from __future__ import annotations
 
 import gradio as gr
@@ -15,13 +16,25 @@ from ui.studio import Studio
 from ui.style import ASSETS
 from zoo.errors import BadInput
 
-EXAMPLES = [("two-shapes.png", "make the circle green"), ("two-shapes.png", "remove the left one"),
-            ("green-triangle-outline.png", "turn the triangle into a square"),
-            ("purple-cross-yellow-circle.png", "make the background black")]
+EXAMPLES = [
+    ("two-shapes.png", "make the circle green"),
+    ("two-shapes.png", "remove the left one"),
+    ("green-triangle-outline.png", "turn the triangle into a square"),
+    ("purple-cross-yellow-circle.png", "make the background black"),
+]
 
 
-def edit(studio: Studio, image, instruction=None, model=None, seed=None, steps=None, verify=None,
-         request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
+def edit(
+    studio: Studio,
+    image,
+    instruction=None,
+    model=None,
+    seed=None,
+    steps=None,
+    verify=None,
+    request: gr.Request = None,
+    progress=gr.Progress(track_tqdm=True),
+):
     """Changes one thing in a picture ("make the circle blue", "remove the left one", "turn the square
     into a triangle", "make the background black") and keeps the rest.
 
@@ -38,14 +51,30 @@ def edit(studio: Studio, image, instruction=None, model=None, seed=None, steps=N
     path = uploaded_picture(image)
     progress(0, desc="reading the picture")
     with studio.runs.start(request, "edit", progress, "redrawing") as run:
-        result = editing.edit(studio.cache, path, instruction, model_id=model or None, seed=seed, steps=steps,
-                              verify=verify or None, progress=run.progress, cancel=run.cancel)
+        result = editing.edit(
+            studio.cache,
+            path,
+            instruction,
+            model_id=model or None,
+            seed=seed,
+            steps=steps,
+            verify=verify or None,
+            progress=run.progress,
+            cancel=run.cancel,
+        )
     png = studio.downloads.save([result.image], [result.parameters], studio.embed_parameters)[0]
     return png, result.used_prompt, result.read or "", png
 
 
-def repaint(studio: Studio, painted, prompt=None, model=None, seed=None, request: gr.Request = None,
-            progress=gr.Progress(track_tqdm=True)):
+def repaint(
+    studio: Studio,
+    painted,
+    prompt=None,
+    model=None,
+    seed=None,
+    request: gr.Request = None,
+    progress=gr.Progress(track_tqdm=True),
+):
     """Redraws the painted part of a picture as the prompt says (the rest stays as it was)."""
     if not isinstance(painted, dict) or painted.get("background") is None:
         raise BadInput("Upload a picture, then paint over the part to redraw.")
@@ -54,8 +83,16 @@ def repaint(studio: Studio, painted, prompt=None, model=None, seed=None, request
     for layer in painted.get("layers") or []:
         mask |= painted_pixels(uploaded_picture(layer), picture.size)
     with studio.runs.start(request, "edit", progress, "redrawing") as run:
-        result = editing.inpaint(studio.cache, picture, Image.fromarray(mask), prompt, model_id=model or None,
-                                 seed=seed, progress=run.progress, cancel=run.cancel)
+        result = editing.inpaint(
+            studio.cache,
+            picture,
+            Image.fromarray(mask),
+            prompt,
+            model_id=model or None,
+            seed=seed,
+            progress=run.progress,
+            cancel=run.cancel,
+        )
     png = studio.downloads.save([result.image], [result.parameters], studio.embed_parameters)[0]
     return png, result.used_prompt, "", png
 
@@ -71,13 +108,29 @@ def painted_pixels(path: str, size: tuple[int, int]) -> np.ndarray:
         raise BadInput("The painted layer is not a picture Atelier can read.") from None
 
 
-def extend(studio: Studio, image, side=None, prompt=None, model=None, seed=None, request: gr.Request = None,
-           progress=gr.Progress(track_tqdm=True)):
+def extend(
+    studio: Studio,
+    image,
+    side=None,
+    prompt=None,
+    model=None,
+    seed=None,
+    request: gr.Request = None,
+    progress=gr.Progress(track_tqdm=True),
+):
     """Extends the canvas on one side by the model's own picture size, the new part drawn as the prompt says."""
     path = uploaded_picture(image)
     with studio.runs.start(request, "edit", progress, "drawing") as run:
-        result = editing.outpaint(studio.cache, path, side or "right", prompt, model_id=model or None, seed=seed,
-                                  progress=run.progress, cancel=run.cancel)
+        result = editing.outpaint(
+            studio.cache,
+            path,
+            side or "right",
+            prompt,
+            model_id=model or None,
+            seed=seed,
+            progress=run.progress,
+            cancel=run.cancel,
+        )
     png = studio.downloads.save([result.image], [result.parameters], studio.embed_parameters)[0]
     return png, result.used_prompt, "", png
 
@@ -93,29 +146,41 @@ def build(studio: Studio) -> None:
             if examples:
                 gr.Examples(examples, inputs=[image, instruction], label=t("example_edits"))
             with gr.Accordion("Settings", open=False):
-                model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label=t("model"))
+                model = gr.Dropdown(
+                    studio.choices("text-to-image"), value=entry.id if entry else None, label=t("model")
+                )
                 seed = gr.Number(-1, precision=0, label=t("seed"))
                 steps = gr.Number(None, precision=0, label="Steps (empty: the model's)")
-                verify = gr.Slider(0, editing.MAX_CANDIDATES, value=0, step=1,
-                                   label="Verify: candidates to draw until one shows the edit (0: one)")
+                verify = gr.Slider(
+                    0,
+                    editing.MAX_CANDIDATES,
+                    value=0,
+                    step=1,
+                    label="Verify: candidates to draw until one shows the edit (0: one)",
+                )
             with gr.Accordion("Paint a region, or extend the canvas", open=False):
-                painted = gr.ImageEditor(label="Paint over what to redraw", type="filepath",
-                                         sources=["upload", "clipboard"], brush=gr.Brush(colors=["#ff00ff"]))
+                painted = gr.ImageEditor(
+                    label="Paint over what to redraw",
+                    type="filepath",
+                    sources=["upload", "clipboard"],
+                    brush=gr.Brush(colors=["#ff00ff"]),
+                )
                 region_prompt = gr.Textbox(label="Prompt for the painted region or the new part")
                 with gr.Row():
                     repaint_button = gr.Button("Redraw the painted region")
                     side = gr.Dropdown(list(editing.SIDES), value="right", label="Extend to the", scale=1)
                     extend_button = gr.Button("Extend the canvas")
         with gr.Column():
-            result = gr.Image(label="Result", format="png", type="filepath", interactive=False,
-                              elem_classes=["pixelated"])
+            result = gr.Image(
+                label="Result", format="png", type="filepath", interactive=False, elem_classes=["pixelated"]
+            )
             used = gr.Textbox(label=t("prompt_used"), interactive=False)
             read = gr.Textbox(label=t("read"), interactive=False)
             png = gr.File(label=t("png_file"))
     outputs = [result, used, read, png]
-    edit_button.click(handler(edit, studio, gpu_seconds=60), inputs=[image, instruction, model, seed, steps, verify],
-                      outputs=outputs, api_name="edit", **DRAWING)
-    repaint_button.click(handler(repaint, studio, gpu_seconds=60), inputs=[painted, region_prompt, model, seed],
-                         outputs=outputs, api_name="inpaint", **DRAWING)
-    extend_button.click(handler(extend, studio, gpu_seconds=60), inputs=[image, side, region_prompt, model, seed],
-                        outputs=outputs, api_name="outpaint", **DRAWING)
+    for button, fn, given, api_name in [
+        (edit_button, edit, [image, instruction, model, seed, steps, verify], "edit"),
+        (repaint_button, repaint, [painted, region_prompt, model, seed], "inpaint"),
+        (extend_button, extend, [image, side, region_prompt, model, seed], "outpaint"),
+    ]:
+        button.click(handler(fn, studio, gpu_seconds=60), inputs=given, outputs=outputs, api_name=api_name, **DRAWING)

@@ -1,6 +1,7 @@
 """Files in and out. A request may name a file only by uploading it: every path is checked against
 this app's Gradio upload folder, and every refusal reads the same, so an answer never tells what
 lies on the server. Results are written once, as PNGs that carry their parameters (unless asked not to)."""
+
 from __future__ import annotations
 
 import atexit

@@ -1,4 +1,5 @@
 """The Generate tab: a request, the prompt the model draws, the pictures."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -24,12 +25,27 @@ EXAMPLE_PROMPTS = [
 ]
 
 
-def generate(studio: Studio, prompt, negative_prompt=None, model=None, expand_with=None, rewritten_prompt=None,
-             steps=None, guidance=None, width=None, height=None, seed=None, num_images=None, verify_and_refine=None,
-             candidates=None, rounds=None, embed_parameters=None, request: gr.Request = None,
-             progress=gr.Progress(track_tqdm=True)):
-    """Draws pictures for a request in words; a prompt model may rewrite it first. Streams cheap previews
-    while drawing, then the pictures.
+def generate(
+    studio: Studio,
+    prompt,
+    negative_prompt=None,
+    model=None,
+    expand_with=None,
+    rewritten_prompt=None,
+    steps=None,
+    guidance=None,
+    width=None,
+    height=None,
+    seed=None,
+    num_images=None,
+    verify_and_refine=None,
+    candidates=None,
+    rounds=None,
+    embed_parameters=None,
+    request: gr.Request = None,
+    progress=gr.Progress(track_tqdm=True),
+):
+    """Draws pictures for a request in words (a prompt model may rewrite it first); streams previews.
 
     Args:
         prompt: the request, e.g. "big red ball on the left" (English or Chinese).
@@ -47,20 +63,67 @@ def generate(studio: Studio, prompt, negative_prompt=None, model=None, expand_wi
         candidates: with verify_and_refine, pictures drawn per round.
         rounds: with verify_and_refine, rounds at most.
         embed_parameters: write the prompt and settings into the PNGs (default true).
-    Returns:
-        the pictures with a label each, the prompt used, the parameters of every picture, and the PNG files.
+    Returns: the pictures (each labelled with its receipt), the prompt used, the parameters, the PNG files.
     """
-    written = " ".join(str(rewritten_prompt or "").split())
-    job = GenerateRequest(
-        prompt=written or prompt, negative_prompt=negative_prompt or "", model=model or None,
-        expand_with=inputs.expander_choice(expand_with), steps=steps, guidance=guidance, width=width, height=height,
-        seed=seed, num_images=1 if num_images is None else num_images,
-        verify=(4 if candidates is None else candidates) if _flag(verify_and_refine) else None,
-        rounds=2 if rounds is None else rounds, draw_as_is=bool(written),
+    job = _job(
+        prompt,
+        rewritten_prompt,
+        negative_prompt,
+        model,
+        expand_with,
+        steps,
+        guidance,
+        width,
+        height,
+        seed,
+        num_images,
+        verify_and_refine,
+        candidates,
+        rounds,
     )
     embed = _flag(embed_parameters, studio.embed_parameters)
     if not studio.cache.loaded():  # the first request of a fresh app waits for its models: say so
         progress(0, desc="loading models and rewriting the request")
+    yield from _stream(studio, job, embed, request, progress)
+
+
+def _job(
+    prompt,
+    rewritten_prompt,
+    negative_prompt,
+    model,
+    expand_with,
+    steps,
+    guidance,
+    width,
+    height,
+    seed,
+    num_images,
+    verify_and_refine,
+    candidates,
+    rounds,
+) -> GenerateRequest:
+    """The typed request of /generate's raw values (None: the default); the pipelines check each value."""
+    written = " ".join(str(rewritten_prompt or "").split())
+    return GenerateRequest(
+        prompt=written or prompt,
+        negative_prompt=negative_prompt or "",
+        model=model or None,
+        expand_with=inputs.expander_choice(expand_with),
+        steps=steps,
+        guidance=guidance,
+        width=width,
+        height=height,
+        seed=seed,
+        num_images=1 if num_images is None else num_images,
+        verify=(4 if candidates is None else candidates) if _flag(verify_and_refine) else None,
+        rounds=2 if rounds is None else rounds,
+        draw_as_is=bool(written),
+    )
+
+
+def _stream(studio: Studio, job: GenerateRequest, embed: bool, request, progress):
+    """Previews as they come, then the pictures; Stop (or a cancelled event) keeps the last preview."""
     with studio.runs.start(request, "generate", progress, "drawing") as run:
         work = lambda preview: studio.backend.generate(job, run.progress, run.cancel, preview)
         try:
@@ -84,8 +147,12 @@ def shown(studio: Studio, result: Generation, embed: bool):
     else:
         labels = [f"seed {p.parameters['seed']}" for p in result.pictures]
     labels = [f"{label}\n{receipt_text(r)}" if r else label for label, r in zip(labels, receipts)]
-    details = {"prompt used": result.used_prompt, "pictures": result.parameters, "receipts": receipts,
-               **result.checks()}
+    details = {
+        "prompt used": result.used_prompt,
+        "pictures": result.parameters,
+        "receipts": receipts,
+        **result.checks(),
+    }
     return list(zip(files, labels)), result.used_prompt, details, files
 
 
@@ -103,8 +170,14 @@ def example(studio: Studio, prompt):
     return shown(studio, studio.backend.generate(job), studio.embed_parameters)
 
 
-def expand(studio: Studio, prompt, expand_with=None, seed=None, request: gr.Request = None,
-           progress=gr.Progress(track_tqdm=True)):
+def expand(
+    studio: Studio,
+    prompt,
+    expand_with=None,
+    seed=None,
+    request: gr.Request = None,
+    progress=gr.Progress(track_tqdm=True),
+):
     """Rewrites a request into a prompt the image model understands, with a prompt-expansion model.
 
     Args:
@@ -127,8 +200,13 @@ def defaults_for(studio: Studio, model):
     if entry is None or entry.task != "text-to-image":
         return [gr.update()] * 5
     run = text2image.settings(entry)
-    return (run["steps"], run["guidance"], gr.update(value=run["width"], **size_range(entry)),
-            gr.update(value=run["height"], **size_range(entry)), entry.expander or AUTO)
+    return (
+        run["steps"],
+        run["guidance"],
+        gr.update(value=run["width"], **size_range(entry)),
+        gr.update(value=run["height"], **size_range(entry)),
+        entry.expander or AUTO,
+    )
 
 
 def size_range(entry) -> dict:
@@ -168,31 +246,55 @@ def build(studio: Studio, demo: gr.Blocks) -> None:
 def layout(studio: Studio) -> SimpleNamespace:
     # made first, shown on the right: the examples below the request need them as their outputs
     c = SimpleNamespace(
-        gallery=gr.Gallery(label=t("pictures"), format="png", columns=2, height="auto", preview=True, render=False,
-                           object_fit="contain", elem_id="gallery", elem_classes=["pixelated"]),
+        gallery=gr.Gallery(
+            label=t("pictures"),
+            format="png",
+            columns=2,
+            height="auto",
+            preview=True,
+            render=False,
+            object_fit="contain",
+            elem_id="gallery",
+            elem_classes=["pixelated"],
+        ),
         parameters=gr.JSON(label=t("parameters"), open=False, render=False),
-        pngs=gr.File(label=t("png_files"), file_count="multiple", render=False))
+        pngs=gr.File(label=t("png_files"), file_count="multiple", render=False),
+    )
     with gr.Row():
         with gr.Column(scale=2):
             with gr.Row(equal_height=True):
-                c.prompt = gr.Textbox(label=t("request"), placeholder=EXAMPLE_PROMPTS[0], lines=2, max_lines=6,
-                                      elem_id="request", scale=4)
+                c.prompt = gr.Textbox(
+                    label=t("request"), placeholder=EXAMPLE_PROMPTS[0], lines=2, max_lines=6, elem_id="request", scale=4
+                )
                 with gr.Column(scale=1, min_width=110):
                     c.generate = gr.Button(t("generate"), variant="primary", elem_id="generate-button")
                     c.stop = gr.Button(t("stop"), variant="stop", size="sm")
-            c.rewritten = gr.Textbox(label=t("prompt_used"), lines=2, max_lines=6, elem_id="rewritten",
-                                     info=t("prompt_used_info"))
+            c.rewritten = gr.Textbox(
+                label=t("prompt_used"), lines=2, max_lines=6, elem_id="rewritten", info=t("prompt_used_info")
+            )
             # a click on an example shows its pictures at once: drawn on the first click, then kept
-            gr.Examples([[p] for p in EXAMPLE_PROMPTS], inputs=[c.prompt], label=t("examples"),
-                        outputs=[c.gallery, c.rewritten, c.parameters, c.pngs], fn=handler(example, studio),
-                        cache_examples=True, cache_mode="lazy")
+            gr.Examples(
+                [[p] for p in EXAMPLE_PROMPTS],
+                inputs=[c.prompt],
+                label=t("examples"),
+                outputs=[c.gallery, c.rewritten, c.parameters, c.pngs],
+                fn=handler(example, studio),
+                cache_examples=True,
+                cache_mode="lazy",
+            )
             with gr.Accordion(t("settings"), open=False):
                 settings_panel(studio, c)
         with gr.Column(scale=3):
             for shown_now in (c.gallery, c.parameters, c.pngs):
                 shown_now.render()
-            c.history = gr.Gallery(label=t("history"), elem_id="history", columns=6, height=160,
-                                   allow_preview=False, elem_classes=["pixelated"])
+            c.history = gr.Gallery(
+                label=t("history"),
+                elem_id="history",
+                columns=6,
+                height=160,
+                allow_preview=False,
+                elem_classes=["pixelated"],
+            )
             with gr.Row():
                 c.clear_history = gr.Button(t("clear_history"), size="sm")
                 c.png_file = gr.File(label=t("png_drop"), file_types=[".png"], elem_id="png-info", height=90)
@@ -206,8 +308,12 @@ def settings_panel(studio: Studio, c: SimpleNamespace) -> None:
     entry = studio.default("text-to-image")
     run0 = text2image.settings(entry) if entry else {"steps": 25, "guidance": 7.5, "width": 512, "height": 512}
     with gr.Row(equal_height=True):
-        c.expand_with = gr.Dropdown([AUTO, NONE] + studio.choices("prompt-expansion"), label=t("expand_with"),
-                                    value=(entry.expander if entry else None) or AUTO, scale=4)
+        c.expand_with = gr.Dropdown(
+            [AUTO, NONE] + studio.choices("prompt-expansion"),
+            label=t("expand_with"),
+            value=(entry.expander if entry else None) or AUTO,
+            scale=4,
+        )
         c.rewrite = gr.Button(t("rewrite"), scale=1, min_width=90, size="md")
     c.negative = gr.Textbox(label=t("negative"), placeholder="what to keep out")
     c.model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label=t("model"))
@@ -230,26 +336,71 @@ def settings_panel(studio: Studio, c: SimpleNamespace) -> None:
 def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
     private = dict(api_visibility="private")
     generating = gr.on(
-        [c.generate.click, c.prompt.submit], handler(generate, studio, gpu_seconds=120),
-        inputs=[c.prompt, c.negative, c.model, c.expand_with, c.rewritten, c.steps, c.guidance, c.width, c.height,
-                c.seed, c.num_images, c.verify, c.candidates, c.rounds, c.embed],
-        outputs=[c.gallery, c.rewritten, c.parameters, c.pngs], api_name="generate", **DRAWING)
-    generating.then(handler(history.remember, studio), inputs=[c.saved, c.parameters, c.pngs],
-                    outputs=[c.saved, c.history], preprocess=False, **private)
+        [c.generate.click, c.prompt.submit],
+        handler(generate, studio, gpu_seconds=120),
+        inputs=[
+            c.prompt,
+            c.negative,
+            c.model,
+            c.expand_with,
+            c.rewritten,
+            c.steps,
+            c.guidance,
+            c.width,
+            c.height,
+            c.seed,
+            c.num_images,
+            c.verify,
+            c.candidates,
+            c.rounds,
+            c.embed,
+        ],
+        outputs=[c.gallery, c.rewritten, c.parameters, c.pngs],
+        api_name="generate",
+        **DRAWING,
+    )
+    wire_history(studio, demo, c, generating)
+    # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
+    c.stop.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, **private)
+    c.rewrite.click(
+        handler(expand, studio, gpu_seconds=30),
+        inputs=[c.prompt, c.expand_with, c.seed],
+        outputs=[c.rewritten],
+        api_name="expand",
+        **DESCRIBING,
+    )
+    # a new request makes the prompt shown stale: clear it in the browser, no server round trip
+    c.prompt.input(None, outputs=[c.rewritten], js="() => ''", queue=False, **private)
+    c.model.change(
+        handler(defaults_for, studio),
+        inputs=[c.model],
+        outputs=[c.steps, c.guidance, c.width, c.height, c.expand_with],
+        queue=False,
+        **private,
+    )
+    # verify and refine shows every candidate: one picture per request
+    c.verify.change(
+        lambda on: gr.update(value=1, interactive=not on),
+        inputs=[c.verify],
+        outputs=[c.num_images],
+        queue=False,
+        **private,
+    )
+
+
+def wire_history(studio: Studio, demo: gr.Blocks, c: SimpleNamespace, generating) -> None:
+    """History kept in the browser, and settings read from a PNG, both filling the form."""
+    private = dict(api_visibility="private")
+    generating.then(
+        handler(history.remember, studio),
+        inputs=[c.saved, c.parameters, c.pngs],
+        outputs=[c.saved, c.history],
+        preprocess=False,
+        **private,
+    )
     demo.load(handler(history.gallery, studio), inputs=[c.saved], outputs=[c.history], **private)
     c.history.select(handler(history.restore, studio), inputs=[c.saved], outputs=c.form, **private)
     c.clear_history.click(handler(history.clear, studio), outputs=[c.saved, c.history], **private)
-    c.png_file.upload(handler(png_info, studio), inputs=[c.png_file], outputs=[c.png_settings], api_name="png_info",
-                      **DESCRIBING).then(handler(fill_from_png, studio), inputs=[c.png_settings], outputs=c.form,
-                                         **private)
-    # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
-    c.stop.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, **private)
-    c.rewrite.click(handler(expand, studio, gpu_seconds=30), inputs=[c.prompt, c.expand_with, c.seed],
-                    outputs=[c.rewritten], api_name="expand", **DESCRIBING)
-    # a new request makes the prompt shown stale: clear it in the browser, no server round trip
-    c.prompt.input(None, outputs=[c.rewritten], js="() => ''", queue=False, **private)
-    c.model.change(handler(defaults_for, studio), inputs=[c.model],
-                   outputs=[c.steps, c.guidance, c.width, c.height, c.expand_with], queue=False, **private)
-    # verify and refine shows every candidate: one picture per request
-    c.verify.change(lambda on: gr.update(value=1, interactive=not on), inputs=[c.verify], outputs=[c.num_images],
-                    queue=False, **private)
+    c.png_file.upload(
+        handler(png_info, studio), inputs=[c.png_file], outputs=[c.png_settings], api_name="png_info", **DESCRIBING
+    ).then(handler(fill_from_png, studio), inputs=[c.png_settings], outputs=c.form, **private)

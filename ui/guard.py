@@ -9,6 +9,7 @@ badly before Atelier's own code runs:
 - One browser session may have at most `per_session` jobs waiting or running: a crowd shares the queue.
 - A full queue is answered with a sentence that says to retry.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -22,9 +23,11 @@ from ui.files import NOT_UPLOADED, uploaded_picture
 from zoo.errors import BadInput
 
 # the routes that take a call's values: (kind, api name) from the path
-ROUTES = [(re.compile(r"^/gradio_api/call/v2/([A-Za-z0-9_-]{1,64})/?$"), "named"),
-          (re.compile(r"^/gradio_api/(?:call|run)/([A-Za-z0-9_-]{1,64})/?$"), "values"),
-          (re.compile(r"^/gradio_api/queue/join/?$"), "join")]
+ROUTES = [
+    (re.compile(r"^/gradio_api/call/v2/([A-Za-z0-9_-]{1,64})/?$"), "named"),
+    (re.compile(r"^/gradio_api/(?:call|run)/([A-Za-z0-9_-]{1,64})/?$"), "values"),
+    (re.compile(r"^/gradio_api/queue/join/?$"), "join"),
+]
 MAX_BODY = 2**20  # JSON bodies only: pictures arrive through /upload
 BUSY = "Atelier is busy with {n} waiting jobs; try again in a minute."
 TOO_MANY = "You already have {n} jobs waiting; wait for one to finish, then send the next."

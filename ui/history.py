@@ -1,6 +1,7 @@
 """This browser's recent results, kept in its own localStorage (gr.BrowserState): they survive a reload
 and never leave the person's machine except to be shown. What the browser sends back is checked like
 any other request: thumbnails must be small PNG data URLs, settings plain values."""
+
 from __future__ import annotations
 
 import base64
@@ -42,7 +43,7 @@ def gallery(studio: Studio, history) -> list:
     items = []
     for entry in history if isinstance(history, list) else []:
         if _valid(entry):
-            image = Image.open(io.BytesIO(base64.b64decode(entry["thumb"][len(PNG_DATA_URL):])))
+            image = Image.open(io.BytesIO(base64.b64decode(entry["thumb"][len(PNG_DATA_URL) :])))
             items.append((image.convert("RGB"), str(entry["settings"].get("prompt") or "")[:80]))
     return items
 
@@ -61,10 +62,16 @@ def form_values(studio: Studio, settings: dict) -> list:
     keep = gr.update()
     model = settings.get("model")
     request = settings.get("request") or settings.get("prompt")
-    return [request or keep, settings.get("prompt") or keep, settings.get("negative_prompt") or "",
-            model if isinstance(model, str) and model in studio.registry.entries else keep,
-            *[settings[k] if isinstance(settings.get(k), int | float) else keep
-              for k in ("steps", "guidance", "width", "height", "seed")]]
+    return [
+        request or keep,
+        settings.get("prompt") or keep,
+        settings.get("negative_prompt") or "",
+        model if isinstance(model, str) and model in studio.registry.entries else keep,
+        *[
+            settings[k] if isinstance(settings.get(k), int | float) else keep
+            for k in ("steps", "guidance", "width", "height", "seed")
+        ],
+    ]
 
 
 def clear(studio: Studio):
@@ -78,7 +85,7 @@ def _valid(entry) -> bool:
     if not isinstance(thumb, str) or not thumb.startswith(PNG_DATA_URL) or len(thumb) > MAX_THUMB_CHARS:
         return False
     try:
-        with Image.open(io.BytesIO(base64.b64decode(thumb[len(PNG_DATA_URL):], validate=True))) as image:
+        with Image.open(io.BytesIO(base64.b64decode(thumb[len(PNG_DATA_URL) :], validate=True))) as image:
             return image.format == "PNG" and max(image.size) <= THUMB_SIDE
     except (OSError, ValueError):
         return False

@@ -1,4 +1,5 @@
 """How a handler runs a model job: errors become one sentence, progress reaches the page, Stop stops it."""
+
 from __future__ import annotations
 
 import contextvars
@@ -74,6 +75,7 @@ def guarded(fn):
         return gr.Error(in_language(GENERIC_ERROR, request), print_exception=False)
 
     if inspect.isgeneratorfunction(fn):
+
         @functools.wraps(fn)
         def streaming(*args, **kwargs):
             try:
@@ -98,9 +100,11 @@ def handler(fn, studio, gpu_seconds: int | None = None):
     for at most gpu_seconds. Gradio reads the handler's name, docstring, signature and type hints (a
     gr.Request parameter is found by its hint): they are fn's, without `studio`."""
     if inspect.isgeneratorfunction(fn):
+
         def bound(*args, **kwargs):
             yield from fn(studio, *args, **kwargs)
     else:
+
         def bound(*args, **kwargs):
             return fn(studio, *args, **kwargs)
 

@@ -1,4 +1,5 @@
 """What every handler needs, built once by the app and passed down (no globals)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

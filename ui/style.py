@@ -1,4 +1,5 @@
 """The Style transfer tab: a picture redrawn in a style, shown before and after."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,12 +12,24 @@ from ui.jobs import DRAWING, handler
 from ui.studio import Studio
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-EXAMPLES = [("two-shapes.png", "outline style"), ("green-triangle-outline.png", "flat style"),
-            ("purple-cross-yellow-circle.png", "outline style"), ("two-shapes.png", "空心")]
+EXAMPLES = [
+    ("two-shapes.png", "outline style"),
+    ("green-triangle-outline.png", "flat style"),
+    ("purple-cross-yellow-circle.png", "outline style"),
+    ("two-shapes.png", "空心"),
+]
 
 
-def stylize(studio: Studio, image, style=None, model=None, strength=None, seed=None, request: gr.Request = None,
-            progress=gr.Progress(track_tqdm=True)):
+def stylize(
+    studio: Studio,
+    image,
+    style=None,
+    model=None,
+    strength=None,
+    seed=None,
+    request: gr.Request = None,
+    progress=gr.Progress(track_tqdm=True),
+):
     """Redraws a picture in a style ("outline style", "flat style") with a text-to-image model, keeping
     what it shows.
 
@@ -33,8 +46,9 @@ def stylize(studio: Studio, image, style=None, model=None, strength=None, seed=N
     path = uploaded_picture(image)
     progress(0, desc="describing the picture")
     with studio.runs.start(request, "stylize", progress, "redrawing") as run:
-        result = studio.backend.stylize(path, style, model_id=model or None, strength=strength, seed=seed,
-                                        progress=run.progress, cancel=run.cancel)
+        result = studio.backend.stylize(
+            path, style, model_id=model or None, strength=strength, seed=seed, progress=run.progress, cancel=run.cancel
+        )
     png = studio.downloads.save([result.image], [result.parameters], studio.embed_parameters)[0]
     return (path, png), result.used_prompt, result.caption or "", png
 
@@ -65,19 +79,32 @@ def build(studio: Studio) -> None:
             if examples := example_files():
                 gr.Examples([list(e) for e in examples], inputs=[image, style], label=t("example_pictures"))
             with gr.Accordion("Settings", open=False):
-                model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label=t("model"))
-                strength = gr.Slider(0.05, 1, step=0.05, label=t("strength"),
-                                     value=entry.defaults.get("strength", 0.6) if entry else 0.6)
+                model = gr.Dropdown(
+                    studio.choices("text-to-image"), value=entry.id if entry else None, label=t("model")
+                )
+                strength = gr.Slider(
+                    0.05, 1, step=0.05, label=t("strength"), value=entry.defaults.get("strength", 0.6) if entry else 0.6
+                )
                 seed = gr.Number(-1, precision=0, label=t("seed"))
         with gr.Column():
-            result = gr.ImageSlider(label=t("before_after"), type="filepath", interactive=False,
-                                    elem_classes=["pixelated"], elem_id="before-after")
+            result = gr.ImageSlider(
+                label=t("before_after"),
+                type="filepath",
+                interactive=False,
+                elem_classes=["pixelated"],
+                elem_id="before-after",
+            )
             used = gr.Textbox(label=t("prompt_used"), interactive=False)
             caption = gr.Textbox(label=t("caption"), interactive=False)
             png = gr.File(label=t("png_file"))
-    stylizing = stylize_button.click(handler(stylize, studio, gpu_seconds=60),
-                                     inputs=[image, style, model, strength, seed], outputs=[result, used, caption, png],
-                                     api_name="stylize", **DRAWING)
+    stylizing = stylize_button.click(
+        handler(stylize, studio, gpu_seconds=60),
+        inputs=[image, style, model, strength, seed],
+        outputs=[result, used, caption, png],
+        api_name="stylize",
+        **DRAWING,
+    )
     stop_button.click(handler(stop, studio), cancels=[stylizing], concurrency_limit=None, api_visibility="private")
-    model.change(handler(strength_for, studio), inputs=[model], outputs=[strength], api_visibility="private",
-                 queue=False)
+    model.change(
+        handler(strength_for, studio), inputs=[model], outputs=[strength], api_visibility="private", queue=False
+    )

@@ -1,4 +1,5 @@
 """The Zoo tab: every registry entry with its state; load and unload by hand."""
+
 from __future__ import annotations
 
 import gradio as gr
@@ -14,8 +15,10 @@ HEADERS = ["id", "task", "licence", "memory", "state", "description"]
 
 def rows(studio: Studio) -> list[list]:
     cache = studio.cache
-    return [[e.id, e.task, e.licence, f"{e.memory_gb:g} GB", cache.state(e), e.description]
-            for e in cache.registry.entries.values()]
+    return [
+        [e.id, e.task, e.licence, f"{e.memory_gb:g} GB", cache.state(e), e.description]
+        for e in cache.registry.entries.values()
+    ]
 
 
 def load(studio: Studio, model_id, progress=gr.Progress(track_tqdm=True)):
@@ -37,12 +40,16 @@ def unload(studio: Studio, model_id):
 
 def summary(studio: Studio) -> str:
     cache = studio.cache
-    text = (f"Models run on **{cache.device}** with a memory budget of **{cache.budget_bytes / 2**30:.1f} GB**; "
-            "they load on first use and the least recently used ones are unloaded to make room.")
+    text = (
+        f"Models run on **{cache.device}** with a memory budget of **{cache.budget_bytes / 2**30:.1f} GB**; "
+        "they load on first use and the least recently used ones are unloaded to make room."
+    )
     text += f" Defaults: {studio.defaults_reason}."
     if cache.device == "cpu":
-        text += (f" On this CPU a 512 x 512 SD-Turbo picture takes about {CPU_SD_TURBO_SECONDS} s (most of it the "
-                 "autoencoder's decode); the starter models answer in a fraction of a second.")
+        text += (
+            f" On this CPU a 512 x 512 SD-Turbo picture takes about {CPU_SD_TURBO_SECONDS} s (most of it the "
+            "autoencoder's decode); the starter models answer in a fraction of a second."
+        )
     return text + (" The hub is **offline**: only models already on this machine can load." if hub.offline() else "")
 
 
@@ -51,17 +58,29 @@ def build(studio: Studio, tab: gr.Tab) -> None:
     table = gr.Dataframe(rows(studio), interactive=False, wrap=True, headers=HEADERS)
     default = studio.default("text-to-image")
     with gr.Row():
-        model = gr.Dropdown(list(studio.registry.entries), value=default.id if default else None, label=t("model"),
-                            scale=3)
+        model = gr.Dropdown(
+            list(studio.registry.entries), value=default.id if default else None, label=t("model"), scale=3
+        )
         with gr.Column(scale=2), gr.Row():
             load_button = gr.Button("Load", variant="primary", min_width=80)
             unload_button = gr.Button("Unload", min_width=80)
             refresh_button = gr.Button("Refresh", min_width=80)
     status = gr.Markdown()
     refresh = handler(rows, studio)
-    load_button.click(handler(load, studio, gpu_seconds=120), inputs=[model], outputs=[table, status],
-                      api_visibility="private", **LOADING)
-    unload_button.click(handler(unload, studio), inputs=[model], outputs=[table, status], api_visibility="private",
-                        queue=False, preprocess=False)
+    load_button.click(
+        handler(load, studio, gpu_seconds=120),
+        inputs=[model],
+        outputs=[table, status],
+        api_visibility="private",
+        **LOADING,
+    )
+    unload_button.click(
+        handler(unload, studio),
+        inputs=[model],
+        outputs=[table, status],
+        api_visibility="private",
+        queue=False,
+        preprocess=False,
+    )
     refresh_button.click(refresh, outputs=[table], api_visibility="private", queue=False)
     tab.select(refresh, outputs=[table], api_visibility="private", queue=False)

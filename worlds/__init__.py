@@ -3,6 +3,7 @@
 Pipelines reach world-specific behaviour only through `World` (read a request, tell whether a
 text is canonical, score agreement, restyle, apply an edit); training/ builds on the same packages.
 """
+
 from __future__ import annotations
 
 from worlds.base import World

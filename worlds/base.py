@@ -1,4 +1,5 @@
 """The interface every synthetic world offers the pipelines."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 With no ID it fetches the defaults this machine would start with on the real models (zoo/defaults.py).
 Shows each model's download size and a progress bar. Errors print one sentence and exit with status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,21 @@ def fetch_ids(registry: Registry, ids: list[str]) -> list[str]:
     device = pick_device()
     choice = defaults.choose(registry, "cuda" if device == "cpu" else device, default_budget_gb(device), True)
     first = registry.get(choice.models["text-to-image"])
-    return list(dict.fromkeys(filter(None, [first.id, first.expander, first.captioner, first.scorer,
-                                            choice.models["prompt-expansion"], choice.models["captioning"]])))
+    return list(
+        dict.fromkeys(
+            filter(
+                None,
+                [
+                    first.id,
+                    first.expander,
+                    first.captioner,
+                    first.scorer,
+                    choice.models["prompt-expansion"],
+                    choice.models["captioning"],
+                ],
+            )
+        )
+    )
 
 
 def download_size(entry: ModelEntry, fp16: bool) -> int | None:
@@ -39,14 +53,19 @@ def download_size(entry: ModelEntry, fp16: bool) -> int | None:
     allow = hub.FP16_PIPELINE_FILES if fp16 else hub._allow_patterns(entry)
     skip = [] if fp16 else hub.SKIPPED
     names = [(f.rfilename, f.size or 0) for f in info.siblings or []]
-    return sum(size for name, size in names if any(fnmatch.fnmatch(name, p) for p in allow)
-               and not any(fnmatch.fnmatch(name, p) for p in skip))
+    return sum(
+        size
+        for name, size in names
+        if any(fnmatch.fnmatch(name, p) for p in allow) and not any(fnmatch.fnmatch(name, p) for p in skip)
+    )
 
 
 def fetch(registry: Registry, ids: list[str]) -> None:
     if hub.offline() or not hub.reachable():
-        raise ModelUnavailable("The Hugging Face Hub cannot be reached from here (offline), so nothing can be "
-                               "fetched; run this on a machine with a network.")
+        raise ModelUnavailable(
+            "The Hugging Face Hub cannot be reached from here (offline), so nothing can be "
+            "fetched; run this on a machine with a network."
+        )
     for model_id in fetch_ids(registry, ids):
         entry = registry.get(model_id)
         if entry.is_local:
@@ -62,8 +81,9 @@ def fetch(registry: Registry, ids: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zoo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m zoo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--registry", default=str(DEFAULT_REGISTRY))
     sub = parser.add_subparsers(dest="command", required=True)
     f = sub.add_parser("fetch", help="download registry models for offline use")

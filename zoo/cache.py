@@ -4,6 +4,7 @@
 model, however many requests arrive together), keeps it while in use, and runs one job at a
 time on it. Least recently used models are unloaded, and their memory freed, to make room.
 """
+
 from __future__ import annotations
 
 import gc
@@ -228,7 +229,11 @@ class ModelCache:
             raise
         except Exception as e:  # truncated or corrupt safetensors, bad JSON, wrong shapes, missing files...
             log.warning("%s does not load: %s: %s", entry.id, type(e).__name__, e)  # the details stay in the log
-            fix = "train it again (see its model card)" if entry.is_local else "delete it from the cache and download it again"
+            fix = (
+                "train it again (see its model card)"
+                if entry.is_local
+                else "delete it from the cache and download it again"
+            )
             raise BrokenCheckpoint(f"'{entry.id}' is on disk but does not load: its files are damaged; {fix}.") from e
         over_budget = self._estimate(entry) > self.budget_bytes
         if over_budget and self.device == "cuda" and hasattr(value, "enable_model_cpu_offload"):
@@ -246,8 +251,9 @@ def _build(entry: ModelEntry, folder, dtype, variant: str | None = None) -> Any:
     if entry.task == "text-to-image":
         import diffusers
 
-        pipe = getattr(diffusers, entry.loader).from_pretrained(folder, dtype=dtype, use_safetensors=True,
-                                                                variant=variant)
+        pipe = getattr(diffusers, entry.loader).from_pretrained(
+            folder, dtype=dtype, use_safetensors=True, variant=variant
+        )
         pipe.set_progress_bar_config(disable=True)
         return pipe
     import transformers

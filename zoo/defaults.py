@@ -1,6 +1,7 @@
 """Which models a machine starts with: the real hub models where a GPU can run them and the hub (or the
 local cache) can supply them, else the starter zoo. The rule is data in, choice out, so tests can fake
 the machine."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,25 +21,39 @@ class Choice:
     reason: str
 
 
-def choose(registry: Registry, device: str, budget_gb: float, hub_reachable: bool,
-           override: str | None = None) -> Choice:
+def choose(
+    registry: Registry, device: str, budget_gb: float, hub_reachable: bool, override: str | None = None
+) -> Choice:
     """The default model of each task for this machine, and why."""
     starter = {task: registry.starter_default(task).id for task in ("text-to-image", "prompt-expansion", "captioning")}
-    real = {"text-to-image": SDXL_TURBO if budget_gb >= SDXL_MEMORY_GB else SD_TURBO,
-            "prompt-expansion": QWEN, "captioning": BLIP}
+    real = {
+        "text-to-image": SDXL_TURBO if budget_gb >= SDXL_MEMORY_GB else SD_TURBO,
+        "prompt-expansion": QWEN,
+        "captioning": BLIP,
+    }
     real = {task: model for task, model in real.items() if model in registry.entries}
     if device == "cpu":
-        choice = Choice(starter, f"no GPU: the starter zoo (SD-Turbo takes about {CPU_SD_TURBO_SECONDS} s per "
-                                 "512 x 512 picture on a 2-core CPU)")
+        choice = Choice(
+            starter,
+            f"no GPU: the starter zoo (SD-Turbo takes about {CPU_SD_TURBO_SECONDS} s per "
+            "512 x 512 picture on a 2-core CPU)",
+        )
     elif not real:
         choice = Choice(starter, "the registry lists none of the real models")
     elif hub_reachable or all(_on_disk(registry, m) for m in real.values()):
-        size = "SDXL-Turbo fits" if real.get("text-to-image") == SDXL_TURBO else "SD-Turbo (SDXL-Turbo needs more memory)"
-        choice = Choice(starter | real, f"a {device} GPU with {budget_gb:.0f} GB and the hub or a local copy: "
-                                        f"the real models, {size}")
+        size = (
+            "SDXL-Turbo fits" if real.get("text-to-image") == SDXL_TURBO else "SD-Turbo (SDXL-Turbo needs more memory)"
+        )
+        choice = Choice(
+            starter | real,
+            f"a {device} GPU with {budget_gb:.0f} GB and the hub or a local copy: the real models, {size}",
+        )
     else:
-        choice = Choice(starter, f"a {device} GPU, but the real models are not on disk and the hub cannot be "
-                                 "reached: the starter zoo (`python -m zoo fetch` readies a machine for offline use)")
+        choice = Choice(
+            starter,
+            f"a {device} GPU, but the real models are not on disk and the hub cannot be "
+            "reached: the starter zoo (`python -m zoo fetch` readies a machine for offline use)",
+        )
     if override:
         entry = registry.pick(override, "text-to-image")
         choice = Choice(choice.models | {"text-to-image": entry.id}, choice.reason + f"; --default-model {entry.id}")

@@ -3,6 +3,7 @@
 Only safetensors weights and the small config and tokenizer files are ever fetched, into the
 standard Hugging Face cache (HF_HOME), so models already there are shared with other tools.
 """
+
 from __future__ import annotations
 
 import os
@@ -85,11 +86,20 @@ def _snapshot(entry: ModelEntry, download: bool, allow: list[str], ignore: list[
     local_only = offline() or not download
     assert entry.repo is not None  # the registry gives every entry a repo or a path
     try:
-        return Path(snapshot_download(entry.repo, revision=entry.revision, allow_patterns=allow,
-                                      ignore_patterns=ignore, local_files_only=local_only))
+        return Path(
+            snapshot_download(
+                entry.repo,
+                revision=entry.revision,
+                allow_patterns=allow,
+                ignore_patterns=ignore,
+                local_files_only=local_only,
+            )
+        )
     except (LocalEntryNotFoundError, FileNotFoundError):
         how = "it is not in the local cache and the hub is offline" if local_only else "the hub could not be reached"
-        raise ModelUnavailable(f"'{entry.id}' is not available: {how}; connect to the network once to download it.") from None
+        raise ModelUnavailable(
+            f"'{entry.id}' is not available: {how}; connect to the network once to download it."
+        ) from None
     except GatedRepoError:
         raise ModelUnavailable(
             f"'{entry.repo}' is gated: accept its licence on its hub page, then log in on this machine "

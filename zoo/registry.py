@@ -1,4 +1,5 @@
 """Reads registry.toml into plain, validated dataclasses."""
+
 from __future__ import annotations
 
 import re
@@ -125,11 +126,16 @@ def load_registry(path: Path | str = DEFAULT_REGISTRY) -> Registry:
     if not entries:
         raise InvalidRegistry(f"The registry {path} lists no [[model]] entries.")
     for listed in entries.values():
-        refs = ((listed.expander, "prompt-expansion"), (listed.captioner, "captioning"), (listed.scorer, "image-scoring"))
+        refs = (
+            (listed.expander, "prompt-expansion"),
+            (listed.captioner, "captioning"),
+            (listed.scorer, "image-scoring"),
+        )
         for ref, task in refs:
             if ref and (ref not in entries or entries[ref].task != task):
                 raise InvalidRegistry(
-                    f"'{listed.id}' names '{ref}' as its {task} model, but the registry has no such entry.")
+                    f"'{listed.id}' names '{ref}' as its {task} model, but the registry has no such entry."
+                )
     return Registry(entries, path)
 
 

@@ -1,4 +1,5 @@
 """The starter world of ../shared/STARTER_WORLD.md behind the World interface."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -28,7 +29,9 @@ class ShapesWorld:
     def restyle(self, canonical: str, style_request: str) -> str | None:
         wanted = read_request(style_request).style
         if wanted is None:
-            raise ValueError("In the shapes world the style is 'flat' (filled, solid) or 'outline' (outlined, line drawing).")
+            raise ValueError(
+                "In the shapes world the style is 'flat' (filled, solid) or 'outline' (outlined, line drawing)."
+            )
         scene = parse_sentence(canonical)
         return None if scene is None else sentence(with_style(scene, wanted))
 
@@ -39,8 +42,10 @@ class ShapesWorld:
         try:
             return sentence(scene.validate())
         except ValueError:
-            raise ValueError("The picture does not read as a scene of the shapes world (one or two shapes "
-                             "on a plain background, one style).") from None
+            raise ValueError(
+                "The picture does not read as a scene of the shapes world (one or two shapes "
+                "on a plain background, one style)."
+            ) from None
 
     def check(self, request: str, image) -> list[dict]:
         from worlds.shapes.checks import check

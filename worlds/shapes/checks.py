@@ -2,6 +2,7 @@
 request (read by the scene parser, not from a caption), the other readings of a canonical prompt,
 and the next round's prompt after some attributes were missed.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -28,14 +29,18 @@ def check_scene(wanted: Request, seen: Scene) -> list[dict]:
     for objects in itertools.permutations(seen.objects):
         have = Request(tuple(ObjRequest(**vars(o)) for o in objects), seen.background, seen.style).stated()
         if best is None or sum(have.get(k) == v for k, v in stated.items()) > sum(
-                best.get(k) == v for k, v in stated.items()):
+            best.get(k) == v for k, v in stated.items()
+        ):
             best = have
     best = best or {"background": seen.background, "style": seen.style}
-    rows = [{"attribute": key, "wanted": value, "seen": best.get(key), "ok": best.get(key) == value}
-            for key, value in stated.items()]
+    rows = [
+        {"attribute": key, "wanted": value, "seen": best.get(key), "ok": best.get(key) == value}
+        for key, value in stated.items()
+    ]
     count_ok = len(seen.objects) == len(wanted.objects)
-    return rows + [{"attribute": "object count", "wanted": len(wanted.objects), "seen": len(seen.objects),
-                    "ok": count_ok}]
+    return rows + [
+        {"attribute": "object count", "wanted": len(wanted.objects), "seen": len(seen.objects), "ok": count_ok}
+    ]
 
 
 def readings(prompt: str) -> list[str]:
@@ -55,16 +60,21 @@ def refine(request: str, prompt: str, missed: list[str], seed: int) -> str:
     rng = random.Random(seed)
     if current is None or len(current.objects) != len(wanted.objects):
         return sentence(complete(wanted, rng))
-    failed = {int(m[len("object"):].split(".")[0]) for m in missed if m.startswith("object") and "." in m}
-    matches = lambda order: sum(getattr(d, k) == v for a, d in zip(wanted.objects, order)  # noqa: E731
-                                for k, v in vars(a).items() if v)
+    failed = {int(m[len("object") :].split(".")[0]) for m in missed if m.startswith("object") and "." in m}
+    matches = lambda order: sum(
+        getattr(d, k) == v
+        for a, d in zip(wanted.objects, order)  # noqa: E731
+        for k, v in vars(a).items()
+        if v
+    )
     drawn_in_order = max(itertools.permutations(current.objects), key=matches)  # paired with the request's
     objects = []
     for i, (asked, drawn) in enumerate(zip(wanted.objects, drawn_in_order), 1):
         keep = asked if i in failed else ObjRequest(drawn.colour, drawn.shape, drawn.size, drawn.position)
         objects.append(replace(keep, position=asked.position or drawn.position))
-    scene = complete(Request(tuple(objects), wanted.background or current.background,
-                             wanted.style or current.style), rng)
+    scene = complete(
+        Request(tuple(objects), wanted.background or current.background, wanted.style or current.style), rng
+    )
     if len(scene.objects) == 2:
         scene = replace(scene, objects=scene.objects[::-1])
     return sentence(scene)

@@ -4,6 +4,7 @@
 `Edit`: the edited scene, the kind of change, and which objects of the old and new scene changed.
 An instruction the world cannot carry out raises `EditRefused` with one sentence for the person.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,14 +17,29 @@ from worlds.shapes.world import CANVAS, COLOURS, Obj, Scene, shape_mask
 
 KINDS = ("colour", "shape", "size", "remove", "background", "style")
 BACKGROUND_NAMES = {"white": "white", "black": "black", "dark": "black", "gray": "gray", "grey": "gray"}
-STYLE_NAMES = {"flat": "flat", "filled": "flat", "solid": "flat", "outline": "outline", "outlined": "outline",
-               "line drawing": "outline", "a line drawing": "outline"}
+STYLE_NAMES = {
+    "flat": "flat",
+    "filled": "flat",
+    "solid": "flat",
+    "outline": "outline",
+    "outlined": "outline",
+    "line drawing": "outline",
+    "a line drawing": "outline",
+}
 SIZE_CHANGES = {"bigger": "large", "larger": "large", "smaller": "small"}
-POSITION_ADJECTIVES = {"left": "left", "right": "right", "top": "top", "bottom": "bottom", "center": "center",
-                       "centre": "center", "middle": "center"}
+POSITION_ADJECTIVES = {
+    "left": "left",
+    "right": "right",
+    "top": "top",
+    "bottom": "bottom",
+    "center": "center",
+    "centre": "center",
+    "middle": "center",
+}
 NOUNS = ("one", "object", "shape", "thing")
-EXAMPLES = ("'make the circle blue', 'turn the left one into a square', 'remove the red one' "
-            "or 'make the background black'")
+EXAMPLES = (
+    "'make the circle blue', 'turn the left one into a square', 'remove the red one' or 'make the background black'"
+)
 
 
 class EditRefused(ValueError):
@@ -110,16 +126,18 @@ def _colour(scene: Scene, ref: str, word: str) -> Edit:
     target = resolve(scene, ref)
     others = [o for o in scene.objects if o != target]
     if any(o.colour == colours[word] for o in others):
-        raise EditRefused(f"The other object is already {colours[word]}, and two objects never share a colour; "
-                          "pick another colour.")
+        raise EditRefused(
+            f"The other object is already {colours[word]}, and two objects never share a colour; pick another colour."
+        )
     return _change(scene, ref, "colour", colour=colours[word])
 
 
 def _remove(scene: Scene, ref: str) -> Edit:
     target = resolve(scene, ref)
     if len(scene.objects) == 1:
-        raise EditRefused("The picture holds only this one object and a picture needs at least one, "
-                          "so it cannot be removed.")
+        raise EditRefused(
+            "The picture holds only this one object and a picture needs at least one, so it cannot be removed."
+        )
     kept = tuple(o for o in scene.objects if o != target)
     return Edit(replace(scene, objects=kept), "remove", (target,), ())
 
@@ -132,17 +150,24 @@ def _change(scene: Scene, ref: str, kind: str, **attributes) -> Edit:
     return Edit(edited, kind, (target,), (changed,)) if changed != target else Edit(edited, kind, (), ())
 
 
-_APPLY = {"background": _background, "style": _style, "size": _size, "shape": _shape, "colour": _colour,
-          "remove": _remove}
+_APPLY = {
+    "background": _background,
+    "style": _style,
+    "size": _size,
+    "shape": _shape,
+    "colour": _colour,
+    "remove": _remove,
+}
 
 
 # ---------------------------------------------------------------- references
+
 
 def _take(text: str, pairs: list[tuple[str, str]]) -> tuple[str | None, str]:
     for phrase, canonical in pairs:
         m = re.search(rf"\b{re.escape(phrase)}\b", text)
         if m:
-            return canonical, " ".join((text[: m.start()] + " " + text[m.end():]).split())
+            return canonical, " ".join((text[: m.start()] + " " + text[m.end() :]).split())
     return None, text
 
 
@@ -175,11 +200,15 @@ def resolve(scene: Scene, ref: str) -> Obj:
     found = [o for o in scene.objects if all(getattr(o, k) == v for k, v in stated.items())]
     described = _describe(stated)
     if not found:
-        raise EditRefused(f"There is no {_with_place(stated, described)} in the picture; it shows "
-                          f"{' and '.join(f'a {o.colour} {o.shape}' for o in scene.objects)}.")
+        raise EditRefused(
+            f"There is no {_with_place(stated, described)} in the picture; it shows "
+            f"{' and '.join(f'a {o.colour} {o.shape}' for o in scene.objects)}."
+        )
     if len(found) > 1:
-        raise EditRefused(f"There are two {described}s; say which one, e.g. 'the {found[0].colour} one' or "
-                          f"'the one {WHERE_WORDS[found[0].position][0]}'.")
+        raise EditRefused(
+            f"There are two {described}s; say which one, e.g. 'the {found[0].colour} one' or "
+            f"'the one {WHERE_WORDS[found[0].position][0]}'."
+        )
     return found[0]
 
 
@@ -192,6 +221,7 @@ def _with_place(stated: dict[str, str], described: str) -> str:
 
 
 # ---------------------------------------------------------------- regions
+
 
 def region(old: Scene, edit: Edit) -> np.ndarray:
     """The pixels (CANVAS x CANVAS, bool) that redrawing must cover: the changed objects' old and new

@@ -4,6 +4,7 @@ that recovers which attributes a request states.
 A request states a subset of a scene's attributes; `Request` holds that subset, with None for
 every attribute left out.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -39,8 +40,24 @@ STYLE_PHRASES = {
     "flat": ["flat style", "in flat style", "filled", "solid"],
     "outline": ["outline style", "in outline style", "outlined", "line drawing", "as a line drawing"],
 }
-OPENERS = ["", "", "", "draw", "please draw", "paint", "show me", "i want", "can you draw", "make",
-           "give me", "i'd like", "render", "create", "picture of", "an image of"]
+OPENERS = [
+    "",
+    "",
+    "",
+    "draw",
+    "please draw",
+    "paint",
+    "show me",
+    "i want",
+    "can you draw",
+    "make",
+    "give me",
+    "i'd like",
+    "render",
+    "create",
+    "picture of",
+    "an image of",
+]
 
 
 @dataclass(frozen=True)
@@ -86,16 +103,21 @@ def stated_subset(scene: Scene, rng: random.Random, keep: float) -> Request:
 
 # ---------------------------------------------------------------- the generator
 
+
 def _article(next_word: str, rng: random.Random) -> str:
     art = rng.choice(["a", "a", "a", "", "one"])
     return "an" if art == "a" and next_word[:1] in "aeiou" else art
 
 
 def _object_words(o: ObjRequest, rng: random.Random, style_adjective: str) -> str:
-    adjectives = [w for w in (
-        rng.choice(SIZE_WORDS[o.size]) if o.size else "",
-        rng.choice(COLOUR_WORDS[o.colour]) if o.colour else "",
-    ) if w]
+    adjectives = [
+        w
+        for w in (
+            rng.choice(SIZE_WORDS[o.size]) if o.size else "",
+            rng.choice(COLOUR_WORDS[o.colour]) if o.colour else "",
+        )
+        if w
+    ]
     if rng.random() < 0.3:
         adjectives.reverse()
     if style_adjective:
@@ -138,6 +160,7 @@ def freeform(request: Request, rng: random.Random) -> str:
 
 # ---------------------------------------------------------------- the reader
 
+
 def _index(table: dict[str, list[str]]) -> list[tuple[str, str]]:
     """(phrase, canonical) pairs, longest phrase first so 'plus sign' wins over 'plus'."""
     pairs = [(p, k) for k, phrases in table.items() for p in phrases]
@@ -154,7 +177,7 @@ def _find(text: str, pairs: list[tuple[str, str]]) -> tuple[str | None, str]:
     for phrase, canonical in pairs:
         m = re.search(rf"\b{re.escape(phrase)}\b", text)
         if m:
-            return canonical, text[: m.start()] + " " + text[m.end():]
+            return canonical, text[: m.start()] + " " + text[m.end() :]
     return None, text
 
 
@@ -194,13 +217,31 @@ def complete(request: Request, rng: random.Random) -> Scene:
     style = request.style or rng.choice(STYLES)
     if len(objs) == 1:
         o = objs[0]
-        return Scene(bg, style, (Obj(o.colour or rng.choice(list(COLOURS)), o.shape or rng.choice(SHAPES),
-                                     o.size or rng.choice(list(SIZES)), o.position or rng.choice(list(POSITIONS))),))
+        return Scene(
+            bg,
+            style,
+            (
+                Obj(
+                    o.colour or rng.choice(list(COLOURS)),
+                    o.shape or rng.choice(SHAPES),
+                    o.size or rng.choice(list(SIZES)),
+                    o.position or rng.choice(list(POSITIONS)),
+                ),
+            ),
+        )
     a, b = objs
-    first = a.position if a.position in OPPOSITE else (OPPOSITE[b.position] if b.position in OPPOSITE else rng.choice(list(OPPOSITE)))
+    first = (
+        a.position
+        if a.position in OPPOSITE
+        else (OPPOSITE[b.position] if b.position in OPPOSITE else rng.choice(list(OPPOSITE)))
+    )
     colour_a = a.colour or rng.choice([c for c in COLOURS if c != b.colour])
     colour_b = b.colour if b.colour and b.colour != colour_a else rng.choice([c for c in COLOURS if c != colour_a])
-    return Scene(bg, style, (
-        Obj(colour_a, a.shape or rng.choice(SHAPES), a.size or rng.choice(list(SIZES)), first),
-        Obj(colour_b, b.shape or rng.choice(SHAPES), b.size or rng.choice(list(SIZES)), OPPOSITE[first]),
-    ))
+    return Scene(
+        bg,
+        style,
+        (
+            Obj(colour_a, a.shape or rng.choice(SHAPES), a.size or rng.choice(list(SIZES)), first),
+            Obj(colour_b, b.shape or rng.choice(SHAPES), b.size or rng.choice(list(SIZES)), OPPOSITE[first]),
+        ),
+    )

@@ -8,6 +8,7 @@ union, and its style is outline when the region encloses a hole of background. M
 regions rather than measuring edges keeps the reading stable under blur, JPEG, noise,
 antialiasing and renderers that round differently.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -156,7 +157,7 @@ def object_regions(labels: np.ndarray) -> list[np.ndarray]:
     joined to a region within two pixels, and regions that fit the same place merged."""
     found = components(labels >= 0)
     regions = [r for r in found if r.sum() >= MIN_OBJECT_PIXELS]
-    for fragment in found[len(regions):]:
+    for fragment in found[len(regions) :]:
         near = [r for r in regions if (_dilate(_dilate(r)) & fragment).any()]
         if near:
             near[0] |= fragment

@@ -8,6 +8,7 @@ corners, colours jittered while each stays nearest to its own entry of the contr
 at quality 70 or more, and mild noise. The shapes are drawn from signed distances, not from
 world.py's masks.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,8 +23,9 @@ TABLE = np.array([COLOURS.get(n) or BACKGROUNDS[n] for n in TABLE_NAMES], np.flo
 COLOUR_JITTER = 24  # the most any channel moves; a jittered colour must stay nearest its own name
 
 
-def inner_distance(shape: str, side: float, cx: float, cy: float, xs: np.ndarray, ys: np.ndarray,
-                   city_block: bool = False) -> np.ndarray:
+def inner_distance(
+    shape: str, side: float, cx: float, cy: float, xs: np.ndarray, ys: np.ndarray, city_block: bool = False
+) -> np.ndarray:
     """How far each point lies inside the shape from its boundary (<= 0 outside); `city_block` measures the
     distance to the cross's inner corners along the axes, as an erosion by 4-neighbours would."""
     half = side / 2
@@ -46,8 +48,9 @@ def inner_distance(shape: str, side: float, cx: float, cy: float, xs: np.ndarray
     raise ValueError(shape)
 
 
-def coverage(shape: str, side: float, cx: float, cy: float, style: str, stroke: float, supersample: int,
-             city_block: bool = False) -> np.ndarray:
+def coverage(
+    shape: str, side: float, cx: float, cy: float, style: str, stroke: float, supersample: int, city_block: bool = False
+) -> np.ndarray:
     """Per pixel, the share of its area the object covers (0 or 1 without antialiasing)."""
     offsets = (np.arange(supersample) + 0.5) / supersample
     grid = (np.arange(CANVAS)[:, None] + offsets[None, :]).reshape(-1)
@@ -86,8 +89,16 @@ def render_variant(scene: Scene, rng: random.Random) -> np.ndarray:
     for o in scene.objects:
         cx, cy = POSITIONS[o.position]
         side = SIZES[o.size] + rng.uniform(-1, 1)
-        alpha = coverage(o.shape, side, cx + rng.uniform(-1, 1), cy + rng.uniform(-1, 1), scene.style, stroke,
-                         supersample, city_block)[..., None]
+        alpha = coverage(
+            o.shape,
+            side,
+            cx + rng.uniform(-1, 1),
+            cy + rng.uniform(-1, 1),
+            scene.style,
+            stroke,
+            supersample,
+            city_block,
+        )[..., None]
         image = image * (1 - alpha) + alpha * jitter_colour(o.colour, rng)
     if rng.random() < 0.5:
         image += np.random.default_rng(rng.getrandbits(32)).normal(0, rng.uniform(1, 6), image.shape)

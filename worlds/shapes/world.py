@@ -3,13 +3,14 @@
 A scene is plain data; `sentence(scene)` and `parse_sentence(text)` are exact inverses, and
 `render(scene)` draws the one picture the sentence describes.
 """
+
 from __future__ import annotations
 
 import itertools
 import random
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class Scene:
     style: str
     objects: tuple[Obj, ...]
 
-    def validate(self) -> "Scene":
+    def validate(self) -> Scene:
         if self.background not in BACKGROUNDS or self.style not in STYLES:
             raise ValueError(f"unknown background or style in {self}")
         if len(self.objects) not in (1, 2):
@@ -72,6 +73,7 @@ class Scene:
 
 
 # ---------------------------------------------------------------- sentences
+
 
 def object_phrase(o: Obj) -> str:
     return f"a {o.size} {o.colour} {o.shape} {WHERE[o.position]}"
@@ -109,6 +111,7 @@ def parse_sentence(text: str) -> Scene | None:
 
 # ---------------------------------------------------------------- scenes
 
+
 def all_one_object_scenes() -> list[Scene]:
     return [
         Scene(bg, st, (Obj(c, sh, sz, pos),))
@@ -130,8 +133,11 @@ def random_scene(rng: random.Random, n_objects: int | None = None) -> Scene:
 def held_out(scene: Scene) -> bool:
     """The attribute combinations no trainer sees from now on, kept to measure generalisation:
     every purple triangle, and every small cross at the top."""
-    return any((o.colour == "purple" and o.shape == "triangle")
-               or (o.shape == "cross" and o.size == "small" and o.position == "top") for o in scene.objects)
+    return any(
+        (o.colour == "purple" and o.shape == "triangle")
+        or (o.shape == "cross" and o.size == "small" and o.position == "top")
+        for o in scene.objects
+    )
 
 
 def training_scene(rng: random.Random, n_objects: int | None = None) -> Scene:
@@ -163,6 +169,7 @@ def with_style(scene: Scene, style: str) -> Scene:
 
 # ---------------------------------------------------------------- pictures
 
+
 def _inside(shape: str, side: int, cx: float, cy: float) -> np.ndarray:
     """Boolean mask of the pixels whose centres lie inside the shape."""
     ys, xs = np.mgrid[0:CANVAS, 0:CANVAS].astype(np.float64) + 0.5
@@ -181,7 +188,9 @@ def _inside(shape: str, side: int, cx: float, cy: float) -> np.ndarray:
     raise ValueError(shape)
 
 
-_DISC = [(dx, dy) for dx in range(-STROKE, STROKE + 1) for dy in range(-STROKE, STROKE + 1) if dx * dx + dy * dy <= STROKE**2]
+_DISC = [
+    (dx, dy) for dx in range(-STROKE, STROKE + 1) for dy in range(-STROKE, STROKE + 1) if dx * dx + dy * dy <= STROKE**2
+]
 
 
 def _stroke(mask: np.ndarray) -> np.ndarray:
@@ -193,7 +202,7 @@ def _stroke(mask: np.ndarray) -> np.ndarray:
     return mask & ~interior
 
 
-@lru_cache(maxsize=None)
+@cache
 def shape_mask(shape: str, size: str, position: str, style: str) -> np.ndarray:
     cx, cy = POSITIONS[position]
     mask = _inside(shape, SIZES[size], cx, cy)
