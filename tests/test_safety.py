@@ -278,3 +278,27 @@ def test_auth_puts_a_login_in_front_of_the_app(cache, monkeypatch):
         assert Client(url, auth=("ada", "lovelace"), verbose=False).predict("tiny blue box", api_name="/expand")
     finally:
         demo.close()
+
+
+def test_malformed_bodies_and_unknown_names_get_sentences(app_url):
+    def post(path: str, content: bytes) -> httpx.Response:
+        return httpx.post(
+            f"{app_url}gradio_api/{path}", content=content, timeout=30, headers={"content-type": "application/json"}
+        )
+
+    deep = b"[" * 100_000
+    for path, body, status in [
+        ("call/expand", deep, 422),
+        ("call/expand", b"not json", 422),
+        ("call/expand", b"null", 422),
+        ("call/generate", b'{"data": ["x"], "session_hash": 5}', 422),
+        ("queue/join", b'{"data": ["x"], "fn_index": "a", "session_hash": "s"}', 422),
+        ("run/expand", b'{"data": "x"}', 422),
+        ("call/v2/nosuch", b"{}", 404),
+        ("call/v2/expand", b'{"prompt": "x", "nope": 1}', 422),
+    ]:
+        answer = post(path, body)
+        assert answer.status_code == status, (path, body[:40], answer.text[:200])
+        sentence = answer.json()["detail"]
+        assert isinstance(sentence, str) and sentence.endswith(".") and "Traceback" not in sentence
+    assert post("call/v2/expand", b"{}").status_code == 200  # every parameter missing: the defaults

@@ -33,7 +33,7 @@ BUSY = "Atelier is busy with {n} waiting jobs; try again in a minute."
 TOO_MANY = "You already have {n} jobs waiting; wait for one to finish, then send the next."
 SHAPE = {
     "values": 'Send a JSON object like {"data": [...]} with the values in the order /gradio_api/info lists them.',
-    "join": 'Send a JSON object with "data" (a list of values) and "fn_index".',
+    "join": 'Send a JSON object with "data" (a list of values), "fn_index" (a number) and "session_hash" (text).',
     "named": "Send a JSON object of the endpoint's named parameters, as /gradio_api/info lists them.",
 }
 
@@ -52,17 +52,26 @@ class RequestGuard:
             return await _answer(scope, receive, send, 413, "The request is too large.")
         try:
             data = json.loads(body) if body else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what a parser should follow
             data = None
         values = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(data, dict) or (kind != "named" and not isinstance(values, list)):
+        if not _well_formed(data, kind, values):
             return await _answer(scope, receive, send, 422, SHAPE[kind])
         if refusal := self._refusal(data, kind == "join"):
             return await _answer(scope, receive, send, 503, refusal)
         fn = self._fn(api_name, data.get("fn_index"))
+        if fn is None and api_name is not None:
+            return await _answer(
+                scope, receive, send, 404, f"There is no endpoint '/{api_name}'; /gradio_api/info lists them."
+            )
         if fn is not None:
             if kind == "named":
+                if unknown := set(data) - set(_names(fn)) - {"oauth_token"}:
+                    return await _answer(
+                        scope, receive, send, 422, f"/{api_name} takes no parameter '{sorted(unknown)[0][:40]}'."
+                    )
                 values = _positional(fn, data)
+                body = json.dumps({**dict(zip(_names(fn), values)), **data}).encode()  # missing ones: defaults
             if bad := first_foreign_file(fn, values):
                 detail = [{"__type__": "validate", "is_valid": False, "message": NOT_UPLOADED, "parameter_name": bad}]
                 return await JSONResponse({"detail": detail}, 422)(scope, receive, send)
@@ -102,10 +111,22 @@ async def _answer(scope, receive, send, status: int, sentence: str) -> None:
     await JSONResponse({"detail": sentence}, status)(scope, receive, send)
 
 
+def _well_formed(data, kind: str, values) -> bool:
+    """A JSON object; with a list of values (except named calls); session_hash a string, fn_index a number."""
+    if not isinstance(data, dict) or (kind != "named" and not isinstance(values, list)):
+        return False
+    session, index = data.get("session_hash"), data.get("fn_index")
+    return (session is None or isinstance(session, str)) and (index is None or type(index) is int)
+
+
+def _names(fn) -> list[str]:
+    """The parameter names of an endpoint's handler, one per input."""
+    return list(inspect.signature(fn.fn).parameters)[: len(fn.inputs)] if fn.fn else []
+
+
 def _positional(fn, named: dict) -> list:
     """The values of a call by parameter name, in the handler's order (missing ones None)."""
-    names = list(inspect.signature(fn.fn).parameters) if fn.fn else []
-    return [named.get(name) for name in names[: len(fn.inputs)]]
+    return [named.get(name) for name in _names(fn)]
 
 
 def first_foreign_file(fn, values) -> str | None:
