@@ -139,8 +139,9 @@ def build(studio: Studio) -> None:
     entry = studio.default("text-to-image")
     with gr.Row():
         with gr.Column():
-            image = gr.Image(label=t("picture"), type="filepath", sources=["upload", "clipboard"])
-            instruction = gr.Textbox(label=t("instruction"), placeholder="make the circle blue", elem_id="instruction")
+            # plain labels: they head the examples table, which shows labels untranslated
+            image = gr.Image(label="Picture", type="filepath", sources=["upload", "clipboard"])
+            instruction = gr.Textbox(label="Instruction", placeholder="make the circle blue", elem_id="instruction")
             edit_button = gr.Button(t("edit"), variant="primary")
             examples = [[str(ASSETS / f), i] for f, i in EXAMPLES if (ASSETS / f).is_file()]
             if examples:

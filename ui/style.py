@@ -71,8 +71,9 @@ def build(studio: Studio) -> None:
     entry = studio.default("text-to-image")
     with gr.Row():
         with gr.Column():
-            image = gr.Image(label=t("picture"), type="filepath", sources=["upload", "clipboard"])
-            style = gr.Textbox(label=t("style"), value="outline style", placeholder="outline style, flat style")
+            # plain labels: they head the examples table, which shows labels untranslated
+            image = gr.Image(label="Picture", type="filepath", sources=["upload", "clipboard"])
+            style = gr.Textbox(label="Style", value="outline style", placeholder="outline style, flat style")
             with gr.Row():
                 stylize_button = gr.Button(t("stylize"), variant="primary")
                 stop_button = gr.Button(t("stop"), variant="stop")
