@@ -81,11 +81,11 @@ def test_caption_expand_and_errors(backend, local):
 def test_progress_previews_and_stop_cross_the_process_boundary(backend):
     steps, previews = [], []
     backend.generate(
-        GenerateRequest("big red ball on the left", seed=1, steps=3),
+        GenerateRequest("big red ball on the left", seed=1, steps=8),  # 8 steps: previews (a 4-step one has none)
         progress=lambda done, total: steps.append((done, total)),
         preview=previews.append,
     )
-    assert steps[-1] == (3, 3) and all(1 <= done <= 3 for done, _ in steps)  # streamed from the replica
+    assert steps[-1] == (8, 8) and all(1 <= done <= 8 for done, _ in steps)  # streamed from the replica
     assert previews and all(len(p) == 1 and isinstance(p[0], Image.Image) for p in previews)
     stop = threading.Event()
     with pytest.raises(Cancelled):
