@@ -47,6 +47,8 @@ class RequestGuard:
         if route is None:
             return await self.app(scope, receive, send)
         kind, api_name = route
+        if api_name == "predict":  # Gradio's own /run/predict names the event by fn_index in the body
+            api_name = None
         body = await _read(receive)
         if body is None:
             return await _answer(scope, receive, send, 413, "The request is too large.")
