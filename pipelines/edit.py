@@ -57,10 +57,8 @@ def edit(
     keeps the first whose reading is the edited scene."""
     picture = inputs.image(image)
     instruction = inputs.prompt(instruction, "instruction")
-    entry = cache.registry.pick(model_id, "text-to-image")
-    run, seed = settings(entry, steps), inputs.seed(seed)
+    entry, run, seed, picture = _setup(cache, picture, model_id, steps, seed)
     count = 1 if verify in (None, 0) else inputs.number(verify, "Candidates", 1, MAX_CANDIDATES, integer=True)
-    picture = picture.resize((run["width"], run["height"]), Image.Resampling.LANCZOS)
     world = world_for(entry.world)
     plan = world_plan(entry, picture, instruction) if world else hub_plan(cache, entry, picture, instruction, seed)
     if not plan.mask.any():  # nothing to change: the picture already shows it
@@ -108,9 +106,7 @@ def inpaint(
     if mask is None:
         raise BadInput("No mask was given; paint over the part of the picture to redraw.")
     prompt = inputs.prompt(prompt)
-    entry = cache.registry.pick(model_id, "text-to-image")
-    run, seed = settings(entry, steps), inputs.seed(seed)
-    picture = picture.resize((run["width"], run["height"]), Image.Resampling.LANCZOS)
+    entry, run, seed, picture = _setup(cache, picture, model_id, steps, seed)
     painted = np.asarray(inputs.image(mask).convert("L").resize(picture.size, Image.Resampling.NEAREST)) > 127
     if not painted.any():
         raise BadInput("The mask is empty; paint over the part of the picture to redraw.")
@@ -144,10 +140,8 @@ def outpaint(
     if side not in SIDES:
         raise BadInput(f"The canvas grows to the left, right, top or bottom, not '{str(side)[:40]}'.")
     prompt = inputs.prompt(prompt)
-    entry = cache.registry.pick(model_id, "text-to-image")
-    run, seed = settings(entry, steps), inputs.seed(seed)
+    entry, run, seed, picture = _setup(cache, picture, model_id, steps, seed)
     width, height = run["width"], run["height"]
-    picture = picture.resize((width, height), Image.Resampling.LANCZOS)
     wide = side in ("left", "right")
     canvas = Image.new("RGB", (2 * width, height) if wide else (width, 2 * height))
     at = {"left": (width, 0), "right": (0, 0), "top": (0, height), "bottom": (0, 0)}[side]
@@ -159,6 +153,13 @@ def outpaint(
     images, sampler = redraw(cache, entry, canvas, new, prompt, [seed], run, strength, progress, cancel)
     params = _parameters(prompt, None, entry, seed, sampler, run, strength)
     return Edited(images[0], prompt, None, params, _mask_image(new), side)
+
+
+def _setup(cache: ModelCache, picture: Image.Image, model_id, steps, seed) -> tuple[ModelEntry, dict, int, Image.Image]:
+    """What edit, inpaint and outpaint share: the model, its settings, the seed, the picture at the model's size."""
+    entry = cache.registry.pick(model_id, "text-to-image")
+    run = settings(entry, steps)
+    return entry, run, inputs.seed(seed), picture.resize((run["width"], run["height"]), Image.Resampling.LANCZOS)
 
 
 def redraw(
