@@ -19,7 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from pipelines import distribution, inputs
-from pipelines.scoring import clip_scores
+from pipelines.scoring import clip_scores, similarities
 from pipelines.text2image import draw, settings
 from pipelines.verify import generate_verified
 from worlds import world_for
@@ -85,8 +85,6 @@ def distribution_figures(cache: ModelCache, entry, prompts: list[str], images: l
     if references:
         feats = lambda pictures: distribution.clip_features(cache, entry.scorer, pictures)  # noqa: E731
         out = distribution.figures(feats(images), feats(references), "CLIP")
-    from pipelines.hub_checks import similarities
-
     sims = np.array(similarities(cache, entry.scorer, images, prompts))
     probabilities = np.exp(100 * (sims - sims.max(1, keepdims=True)))
     probabilities /= probabilities.sum(1, keepdims=True)

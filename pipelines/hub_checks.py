@@ -15,6 +15,7 @@ import re
 
 import torch
 
+from pipelines.scoring import similarities
 from zoo.cache import ModelCache
 
 COLOURS = ["red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray"]
@@ -85,17 +86,3 @@ def _side(cache, scorer_id: str, image, noun: str) -> str:
     halves = [image.crop((0, 0, w // 2, h)), image.crop((w - w // 2, 0, w, h))]
     sims = similarities(cache, scorer_id, halves, [f"a photo of a {noun}"])
     return "left" if sims[0][0] >= sims[1][0] else "right"
-
-
-def similarities(cache: ModelCache, scorer_id: str, images: list, texts: list[str]) -> list[list[float]]:
-    """CLIP cosine similarity of each picture with each text."""
-    with cache.use(scorer_id) as clip:
-        model, processor = clip.model, clip.processor
-        inputs = processor(text=texts, images=list(images), return_tensors="pt", padding=True, truncation=True)
-        inputs = {k: v.to(model.device) for k, v in inputs.items()}
-        inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
-        with torch.inference_mode():
-            out = model(**inputs)
-        image = torch.nn.functional.normalize(out.image_embeds.float(), dim=-1)
-        text = torch.nn.functional.normalize(out.text_embeds.float(), dim=-1)
-        return (image @ text.T).tolist()

@@ -48,13 +48,18 @@ def word_agreement(request: str, pictures, captions: list[str]) -> list[float]:
 
 def clip_scores(cache: ModelCache, scorer_id: str, request: str, pictures) -> list[float]:
     """Cosine similarity of CLIP's picture and text embeddings, clipped to [0, 1]."""
+    return [min(1.0, max(0.0, row[0])) for row in similarities(cache, scorer_id, pictures, [request])]
+
+
+def similarities(cache: ModelCache, scorer_id: str, images: list, texts: list[str]) -> list[list[float]]:
+    """CLIP cosine similarity of each picture with each text."""
     with cache.use(scorer_id) as clip:
         model, processor = clip.model, clip.processor
-        inputs = processor(text=[request], images=list(pictures), return_tensors="pt", padding=True, truncation=True)
+        inputs = processor(text=texts, images=list(images), return_tensors="pt", padding=True, truncation=True)
         inputs = {k: v.to(model.device) for k, v in inputs.items()}
         inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
         with torch.inference_mode():
             out = model(**inputs)
         image = torch.nn.functional.normalize(out.image_embeds.float(), dim=-1)
         text = torch.nn.functional.normalize(out.text_embeds.float(), dim=-1)
-        return (image @ text.T).squeeze(1).clamp(0, 1).tolist()
+        return (image @ text.T).tolist()
