@@ -62,8 +62,7 @@ def edit(
             progress=run.progress,
             cancel=run.cancel,
         )
-    png = studio.downloads.save([result.image], [result.parameters], studio.embed_parameters)[0]
-    return png, result.used_prompt, result.read or "", png
+    return _outputs(studio, result)
 
 
 def repaint(
@@ -93,8 +92,13 @@ def repaint(
             progress=run.progress,
             cancel=run.cancel,
         )
+    return _outputs(studio, result)
+
+
+def _outputs(studio: Studio, result: editing.Edited):
+    """The tab's outputs: the picture (written once, as a PNG), the prompt used, what was read, the PNG."""
     png = studio.downloads.save([result.image], [result.parameters], studio.embed_parameters)[0]
-    return png, result.used_prompt, "", png
+    return png, result.used_prompt, result.read or "", png
 
 
 def painted_pixels(path: str, size: tuple[int, int]) -> np.ndarray:
@@ -131,8 +135,7 @@ def extend(
             progress=run.progress,
             cancel=run.cancel,
         )
-    png = studio.downloads.save([result.image], [result.parameters], studio.embed_parameters)[0]
-    return png, result.used_prompt, "", png
+    return _outputs(studio, result)
 
 
 def build(studio: Studio) -> None:
