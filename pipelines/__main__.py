@@ -80,6 +80,11 @@ def cmd_generate(args) -> None:
         return generate_on_ray(args, _prompts(args), _out_dir(args))
     prompts, out = _prompts(args), _out_dir(args)
     cache = _cache(args)
+    lora, lora_scale = None, None
+    if getattr(args, "lora", None):
+        from pipelines.adapters import from_argument
+
+        cache.registry, lora, lora_scale = from_argument(cache.registry, args.lora, args.model)
     verify = getattr(args, "verify", None)
     with open(out / "results.jsonl", "w") as results:
         for index, prompt in enumerate(tqdm(prompts, desc="generate", unit="prompt")):
@@ -96,6 +101,8 @@ def cmd_generate(args) -> None:
                     rounds=args.rounds,
                     expand_with=args.expand_with,
                     steps=args.steps,
+                    lora=lora,
+                    lora_scale=lora_scale,
                 )
             else:
                 result = generate(
@@ -106,6 +113,8 @@ def cmd_generate(args) -> None:
                     expand_with=args.expand_with,
                     steps=args.steps,
                     guidance=args.guidance,
+                    lora=lora,
+                    lora_scale=lora_scale,
                 )
             picture = attach(cache, args.model, prompt, result).pictures[0]  # plain runs get their receipt here
             name = f"{index:04d}.png"
@@ -239,6 +248,7 @@ def add_drawing_commands(sub) -> None:
     g.add_argument("--verify", type=int, metavar="N", help="draw N candidates per round and keep the best match")
     g.add_argument("--rounds", type=int, default=2, help="with --verify: rounds of prompt rewriting at most")
     g.add_argument("--out", required=True)
+    g.add_argument("--lora", metavar="ID_OR_PATH[:SCALE]", help="a LoRA adapter: registry id, folder or .safetensors")
     g.add_argument("--ray", action="store_true", help=RAY_HELP)
     g.set_defaults(run=cmd_generate)
 

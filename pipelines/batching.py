@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image
 
+from pipelines.adapters import adapter_on
 from pipelines.previews import Previewer, preview_steps
 from zoo.cache import ModelCache
 from zoo.errors import Cancelled, OutOfMemory
@@ -92,7 +93,15 @@ class Batcher:
             Group(prompts[i : i + cap], negative, seeds[i : i + cap], progress, cancel, preview)
             for i in range(0, len(prompts), cap)
         ]
-        key = (entry.id, run["steps"], run["guidance"], run["width"], run["height"])
+        key = (
+            entry.id,
+            run["steps"],
+            run["guidance"],
+            run["width"],
+            run["height"],
+            run.get("lora"),
+            run.get("lora_scale"),
+        )
         with self._cond:
             self._pending.setdefault(key, []).extend(groups)
             if key not in self._workers:
@@ -189,7 +198,7 @@ class Batcher:
         negatives = [g.negative for g in batch for _ in g.prompts]
         seeds = [s for g in batch for s in g.seeds]
         self.batch_sizes.append(len(prompts))
-        with self.cache.use(entry.id) as pipe:
+        with self.cache.use(entry.id) as pipe, adapter_on(self.cache.registry, pipe, run):
             if tiled and hasattr(pipe, "enable_vae_tiling"):
                 pipe.enable_vae_tiling()
             try:

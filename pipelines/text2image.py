@@ -8,6 +8,7 @@ from collections.abc import Callable
 from PIL import Image
 
 from pipelines import inputs
+from pipelines.adapters import adapter_settings
 from pipelines.batching import Preview, batcher_for
 from pipelines.prompt_expansion import prompt_for
 from pipelines.results import NONE, GenerateRequest, Generation, Picture, png_parameters
@@ -66,6 +67,7 @@ def prepare(cache: ModelCache, job: GenerateRequest) -> tuple[str, str, ModelEnt
     negative = inputs.prompt(job.negative_prompt, "negative prompt", allow_empty=True)
     entry = cache.registry.pick(job.model, "text-to-image")
     run = settings(entry, job.steps, job.guidance, job.width, job.height)
+    run |= adapter_settings(cache.registry, entry, job.lora, job.lora_scale)
     return request, negative, entry, run, inputs.seed(job.seed)
 
 
@@ -111,6 +113,8 @@ def generate(
     expand_with: str | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    lora: str | None = None,
+    lora_scale: float | None = None,
 ) -> Generation:
     """Plain generation from keyword arguments (see GenerateRequest)."""
     job = GenerateRequest(
@@ -124,6 +128,8 @@ def generate(
         height,
         seed,
         num_images,
+        lora=lora,
+        lora_scale=lora_scale,
     )
     return run(cache, job, progress, cancel)
 

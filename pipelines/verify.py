@@ -49,6 +49,8 @@ def generate_verified(
     negative_prompt: str = "",
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    lora: str | None = None,
+    lora_scale: float | None = None,
 ) -> Generation:
     """Verify and refine from keyword arguments (see GenerateRequest)."""
     job = GenerateRequest(
@@ -61,6 +63,8 @@ def generate_verified(
         seed=seed,
         verify=candidates,
         rounds=rounds,
+        lora=lora,
+        lora_scale=lora_scale,
     )
     return run_verified(cache, job, progress, cancel)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import gradio as gr
@@ -42,6 +43,8 @@ def generate(
     candidates=None,
     rounds=None,
     embed_parameters=None,
+    lora=None,
+    lora_scale=None,
     request: gr.Request = None,
     progress=gr.Progress(track_tqdm=True),
 ):
@@ -63,6 +66,8 @@ def generate(
         candidates: with verify_and_refine, pictures drawn per round.
         rounds: with verify_and_refine, rounds at most.
         embed_parameters: write the prompt and settings into the PNGs (default true).
+        lora: a LoRA adapter's id for the chosen model (the registry's, or one trained in the Train tab), or none.
+        lora_scale: the adapter's strength, 0 to 2 (default: the adapter's own).
     Returns: the pictures (each labelled with its receipt), the prompt used, the parameters, the PNG files.
     """
     job = _job(
@@ -81,6 +86,7 @@ def generate(
         candidates,
         rounds,
     )
+    job = replace(job, lora=lora or None, lora_scale=lora_scale)
     embed = _flag(embed_parameters, studio.embed_parameters)
     if not studio.cache.loaded():  # the first request of a fresh app waits for its models: say so
         progress(0, desc="loading models and rewriting the request")
@@ -209,6 +215,16 @@ def defaults_for(studio: Studio, model):
     )
 
 
+def adapter_choices(studio: Studio, model) -> list[str]:
+    return ["none"] + ([e.id for e in studio.registry.adapters_for(model)] if isinstance(model, str) else [])
+
+
+def adapter_list(studio: Studio, model, current=None):
+    """The adapter dropdown for a model: its adapters, the current one kept where it still fits."""
+    choices = adapter_choices(studio, model)
+    return gr.update(choices=choices, value=current if current in choices else "none")
+
+
 def size_range(entry) -> dict:
     """The size sliders' range for a model: what it draws (a fixed size shows, greyed out)."""
     low, high = text2image.side_range(entry) if entry else (64, 2048)
@@ -326,6 +342,15 @@ def settings_panel(studio: Studio, c: SimpleNamespace) -> None:
     with gr.Row():
         c.seed = gr.Number(-1, precision=0, label=t("seed"), minimum=-1, maximum=inputs.MAX_SEED, elem_id="seed")
         c.num_images = gr.Slider(1, text2image.MAX_IMAGES, value=1, step=1, label=t("num_images"))
+    with gr.Row():
+        c.lora = gr.Dropdown(
+            adapter_choices(studio, entry.id if entry else None),
+            value="none",
+            label=t("adapter"),
+            allow_custom_value=True,
+            scale=3,
+        )
+        c.lora_scale = gr.Slider(0, 2, value=1.0, step=0.05, label=t("adapter_scale"), scale=2)
     c.embed = gr.Checkbox(studio.embed_parameters, label=t("embed"))
     c.verify = gr.Checkbox(False, label=t("verify"))
     with gr.Row():
@@ -354,6 +379,8 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
             c.candidates,
             c.rounds,
             c.embed,
+            c.lora,
+            c.lora_scale,
         ],
         outputs=[c.gallery, c.rewritten, c.parameters, c.pngs],
         api_name="generate",
@@ -378,6 +405,9 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
         queue=False,
         **private,
     )
+    # the adapters that fit the model; listed afresh on a click, so one trained meanwhile is there
+    for event in (c.model.change, c.lora.focus):
+        event(handler(adapter_list, studio), inputs=[c.model, c.lora], outputs=[c.lora], queue=False, **private)
     # verify and refine shows every candidate: one picture per request
     c.verify.change(
         lambda on: gr.update(value=1, interactive=not on),

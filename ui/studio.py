@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pipelines.backend import Backend, LocalBackend
 from ui.files import Downloads
 from ui.jobs import Runs
+from ui.training_slot import TrainingSlot
 from zoo.cache import ModelCache
 from zoo.errors import AtelierError
 from zoo.registry import ModelEntry
@@ -20,6 +21,7 @@ class Studio:
     defaults_reason: str = "the starter zoo"  # why the default models were chosen (zoo/defaults.py)
     runs: Runs = field(default_factory=Runs)
     downloads: Downloads = field(default_factory=Downloads)
+    training: TrainingSlot = field(default_factory=TrainingSlot)
 
     def __post_init__(self):
         if self.backend is None:
