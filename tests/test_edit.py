@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from pipelines.__main__ import main
-from pipelines.edit import edit, inpaint, outpaint
-from pipelines.edit_plan import parse_answer, region_mask
-from pipelines.metadata import read_png
+from pipelines.core.metadata import read_png
+from pipelines.tasks.edit import edit, inpaint, outpaint
+from pipelines.tasks.edit_plan import parse_answer, region_mask
 from worlds.shapes.edits import apply
 from worlds.shapes.scene_parser import parse_image
 from worlds.shapes.world import parse_sentence, reading_order, render_pil, sentence

@@ -15,7 +15,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from pipelines.prompt_expansion import expand
+from pipelines.models.expander import expand
 from tests.test_app import running_app
 from ui.files import NOT_UPLOADED, upload_folder, uploaded_picture
 from ui.guard import TOO_MANY

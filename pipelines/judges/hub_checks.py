@@ -7,15 +7,15 @@ photo of something else"; its colour and count are CLIP's zero-shot choice among
 and the counts one to six; its side is the half of the picture where CLIP finds it more. Objects are
 found in the request by a small pattern (a count or colour word, then a noun), so requests of other
 shapes get fewer rows. Every row says approximate: True.
+
+All the texts a request needs are matched against all the pictures (and their halves) in one CLIP pass.
 """
 
 from __future__ import annotations
 
 import re
 
-import torch
-
-from pipelines.scoring import similarities
+from pipelines.models.clip import similarities
 from zoo.cache import ModelCache
 
 COLOURS = ["red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray"]
@@ -45,27 +45,68 @@ def objects_named(request: str) -> list[dict]:
     return found[:4]
 
 
-def check(cache: ModelCache, entry, request: str, image, caption: str | None) -> list[dict]:
-    """Rows {'attribute', 'wanted', 'seen', 'ok', 'approximate'} for each object the request names."""
-    rows = []
+def check(cache: ModelCache, entry, request: str, images: list, captions: list, also: tuple = ()) -> tuple:
+    """Per picture, rows {'attribute', 'wanted', 'seen', 'ok', 'approximate'} for each object the request names;
+    and per picture CLIP's similarity with each text of `also` (empty without a scorer)."""
+    objects = objects_named(request)
+    sim = _Similarities(cache, entry.scorer, images, _texts(objects) + list(also), any(o["side"] for o in objects))
+    receipts = [[row for obj in objects for row in _rows(obj, sim, i, caption)] for i, caption in enumerate(captions)]
+    return receipts, [[sim(i, text) for text in also] for i in range(len(images))] if entry.scorer else []
+
+
+class _Similarities:
+    """CLIP's similarity of each picture (and, for sides, each picture's halves) with each text: one pass."""
+
+    def __init__(self, cache: ModelCache, scorer: str | None, images: list, texts: list[str], halves: bool):
+        self.scorer, self.count = scorer, len(images)
+        self.columns = {text: i for i, text in enumerate(dict.fromkeys(texts))}
+        pictures = list(images)
+        if halves:
+            for image in images:
+                w, h = image.size
+                pictures += [image.crop((0, 0, w // 2, h)), image.crop((w - w // 2, 0, w, h))]
+        self.rows = similarities(cache, scorer, pictures, list(self.columns)) if scorer and self.columns else []
+
+    def __call__(self, index: int, text: str, half: int | None = None) -> float:
+        row = index if half is None else self.count + 2 * index + half
+        return self.rows[row][self.columns[text]]
+
+
+def _presence(noun: str) -> list[str]:
+    return [f"a photo of a {noun}", "a photo of something else"]
+
+
+def _colours(noun: str) -> list[str]:
+    return [f"a photo of a {c} {noun}" for c in COLOURS]
+
+
+def _counts(noun: str) -> list[str]:
+    return [f"a photo of {NUMBER_WORDS[n]} {noun}{'s' if n > 1 else ''}" for n in range(1, 7)]
+
+
+def _texts(objects: list[dict]) -> list[str]:
+    return [t for o in objects for t in _presence(o["noun"]) + _colours(o["noun"]) + _counts(o["noun"])]
+
+
+def _rows(obj: dict, sim: _Similarities, i: int, caption: str | None) -> list[dict]:
+    noun, scored = obj["noun"], sim.scorer is not None
     words = set(re.findall(r"[a-z]+", (caption or "").lower()))
-    for obj in objects_named(request):
-        noun = obj["noun"]
-        in_caption = noun in words or f"{noun}s" in words
-        if entry.scorer:
-            sims = similarities(cache, entry.scorer, [image], [f"a photo of a {noun}", "a photo of something else"])[0]
-            present = in_caption or sims[0] > sims[1]
+    present = noun in words or f"{noun}s" in words
+    if scored:
+        yes, other = (sim(i, t) for t in _presence(noun))
+        present = present or yes > other
+    rows = [_row(f"{noun} present", "yes", "yes" if present else "no")]
+    if obj["colour"]:
+        if scored:
+            seen = _best(sim, i, _colours(noun), COLOURS)
         else:
-            present = in_caption
-        rows.append(_row(f"{noun} present", "yes", "yes" if present else "no"))
-        if obj["colour"]:
-            seen = _choice(cache, entry, image, [f"a photo of a {c} {noun}" for c in COLOURS], COLOURS, words)
-            rows.append(_row(f"{noun} colour", obj["colour"], seen))
-        if obj["count"] and entry.scorer:
-            texts = [f"a photo of {NUMBER_WORDS[n]} {noun}{'s' if n > 1 else ''}" for n in range(1, 7)]
-            rows.append(_row(f"{noun} count", obj["count"], _choice(cache, entry, image, texts, list(range(1, 7)))))
-        if obj["side"] and entry.scorer:
-            rows.append(_row(f"{noun} side", obj["side"], _side(cache, entry.scorer, image, noun)))
+            seen = next((c for c in COLOURS if c in words), None)
+        rows.append(_row(f"{noun} colour", obj["colour"], seen))
+    if obj["count"] and scored:
+        rows.append(_row(f"{noun} count", obj["count"], _best(sim, i, _counts(noun), list(range(1, 7)))))
+    if obj["side"] and scored:
+        text = f"a photo of a {noun}"
+        rows.append(_row(f"{noun} side", obj["side"], "left" if sim(i, text, 0) >= sim(i, text, 1) else "right"))
     return rows
 
 
@@ -73,16 +114,7 @@ def _row(attribute: str, wanted, seen) -> dict:
     return {"attribute": attribute, "wanted": wanted, "seen": seen, "ok": seen == wanted, "approximate": True}
 
 
-def _choice(cache, entry, image, texts: list[str], labels: list, caption_words: set | None = None):
-    """The label whose text CLIP matches best; without CLIP, the first label the caption names (or None)."""
-    if not entry.scorer:
-        return next((label for label in labels if str(label) in (caption_words or set())), None)
-    sims = similarities(cache, entry.scorer, [image], texts)[0]
-    return labels[int(torch.tensor(sims).argmax())]
-
-
-def _side(cache, scorer_id: str, image, noun: str) -> str:
-    w, h = image.size
-    halves = [image.crop((0, 0, w // 2, h)), image.crop((w - w // 2, 0, w, h))]
-    sims = similarities(cache, scorer_id, halves, [f"a photo of a {noun}"])
-    return "left" if sims[0][0] >= sims[1][0] else "right"
+def _best(sim: _Similarities, i: int, texts: list[str], labels: list):
+    """The label whose text CLIP matches best (the first, on a tie)."""
+    scores = [sim(i, t) for t in texts]
+    return labels[scores.index(max(scores))]

@@ -1,99 +1,89 @@
-"""Text to image: an optional language model rewrites the request, then a diffusion pipeline draws it."""
+"""Text to image, the one entry for every backend: an optional language model rewrites the request, a
+diffusion model draws it (through the batcher), and the model's judge gives each picture its receipt.
+Verify-and-refine (tasks/verify.py) is the same entry with candidates asked for."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from dataclasses import dataclass
 
 from PIL import Image
 
-from pipelines import inputs
-from pipelines.batching import Preview, batcher_for
-from pipelines.prompt_expansion import prompt_for
-from pipelines.results import NONE, GenerateRequest, Generation, Picture, png_parameters
+from pipelines.core import inputs
+from pipelines.core.control import RunControl
+from pipelines.core.results import NONE, GenerateRequest, Generation, Picture, png_parameters
+from pipelines.core.settings import MAX_IMAGES, prepare, settings
+from pipelines.judges import Judge, judge_for
+from pipelines.models.batching import batcher_for
+from pipelines.tasks.prompts import prompt_for
+from pipelines.tasks.verify import run_verified
 from zoo.cache import ModelCache
-from zoo.errors import BadInput
+from zoo.errors import AtelierError
 from zoo.registry import ModelEntry
 
-MAX_IMAGES = 8
-MAX_STEPS = 150
-Progress = Callable[[int, int], None]  # (steps done, steps in all)
+__all__ = ["Planned", "draw", "draw_planned", "generate", "plan", "run", "settings"]
 
 
-def settings(entry: ModelEntry, steps=None, guidance=None, width=None, height=None) -> dict:
-    """The run's settings: the entry's defaults, overridden by what was asked, all range-checked."""
-    d = entry.defaults
-    return {
-        "steps": inputs.number(steps if steps is not None else d.get("steps", 25), "Steps", 1, MAX_STEPS, integer=True),
-        "guidance": inputs.number(guidance if guidance is not None else d.get("guidance", 7.5), "Guidance", 0, 30),
-        "width": _side(width if width is not None else d.get("width", 512), "Width", entry),
-        "height": _side(height if height is not None else d.get("height", 512), "Height", entry),
-    }
+@dataclass
+class Planned:
+    """One plain request, checked and expanded, ready to draw."""
+
+    request: str
+    negative: str
+    entry: ModelEntry
+    run: dict
+    used: str
+    seeds: list[int]
+    judge: Judge
 
 
-def side_range(entry: ModelEntry) -> tuple[int, int]:
-    """The picture sides the model draws well (registry defaults min_side / max_side)."""
-    return int(entry.defaults.get("min_side", 64)), int(entry.defaults.get("max_side", 2048))
-
-
-def _side(value, name: str, entry: ModelEntry) -> int:
-    side = inputs.number(value, name, 8, 4096, integer=True)
-    if side % 8:
-        raise BadInput(f"{name} must be a multiple of 8; got {side}.")
-    low, high = side_range(entry)
-    if not low <= side <= high:
-        sizes = f"{low}" if low == high else f"from {low} to {high}"
-        raise BadInput(f"{entry.id} draws {name.lower()}s {sizes} pixels; got {side}.")
-    return side
-
-
-def step_callback(progress: Progress | None, cancel: threading.Event | None, total: int):
-    """A diffusers callback_on_step_end that reports each step and stops the run when asked."""
-
-    def on_step_end(pipe, step: int, timestep, tensors: dict) -> dict:
-        if progress:
-            progress(step + 1, total)
-        if cancel is not None and cancel.is_set():
-            pipe._interrupt = True
-        return tensors
-
-    return on_step_end
-
-
-def prepare(cache: ModelCache, job: GenerateRequest) -> tuple[str, str, ModelEntry, dict, int]:
-    """The checks every text-to-image run shares: (request, negative prompt, entry, settings, seed)."""
-    request = inputs.prompt(job.prompt)
-    negative = inputs.prompt(job.negative_prompt, "negative prompt", allow_empty=True)
-    entry = cache.registry.pick(job.model, "text-to-image")
-    run = settings(entry, job.steps, job.guidance, job.width, job.height)
-    return request, negative, entry, run, inputs.seed(job.seed)
-
-
-def run(
-    cache: ModelCache,
-    job: GenerateRequest,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
-    preview: Preview | None = None,
-) -> Generation:
-    """Plain generation, or verify-and-refine when the request asks for candidates. `preview` is
-    handed cheap pictures of the latents during the run (verify: each round's candidates)."""
+def run(cache: ModelCache, job: GenerateRequest, control: RunControl | None = None) -> Generation:
+    """Plain generation, or verify-and-refine when the request asks for candidates; every picture comes back
+    with its receipt. `control.preview` is handed cheap pictures of the latents (verify: each round's)."""
+    control = control or RunControl()
     if job.verify:
-        from pipelines.verify import run_verified
+        return run_verified(cache, job, control)
+    return draw_planned(cache, [plan(cache, job)], [control])[0]
 
-        return run_verified(cache, job, progress, cancel, preview)
+
+def plan(cache: ModelCache, job: GenerateRequest) -> Planned:
+    """The first half of a plain run: the checks, the seeds, the prompt expansion."""
     request, negative, entry, run, seed = prepare(cache, job)
     count = inputs.number(job.num_images, "Number of images", 1, MAX_IMAGES, integer=True)
     expander = NONE if job.draw_as_is else inputs.expander_choice(job.expand_with)
-    used = prompt_for(cache, entry, request, expander, seed)
-    seeds = [inputs.offset_seed(seed, i) for i in range(count)]
-    images, sampler = draw(cache, entry, [used] * count, negative, run, seeds, progress, cancel, preview)
+    judge = judge_for(cache, entry)
+    used = prompt_for(cache, judge, request, expander, seed)
+    return Planned(request, negative, entry, run, used, [inputs.offset_seed(seed, i) for i in range(count)], judge)
+
+
+def draw_planned(cache: ModelCache, items: list[Planned], controls: list[RunControl]) -> list:
+    """Planned requests of one model and settings (pipelines.models.batching.compatible), queued together so
+    they may share diffusion calls; per request its Generation with receipts, or the error it met."""
+    first = items[0]
+    asked = [([item.used] * len(item.seeds), item.negative, item.seeds, c) for item, c in zip(items, controls)]
+    drawn = batcher_for(cache).draw_together(first.entry, first.run, asked)
+    for answer in drawn:  # a bug, unlike a sentence for the person, is raised for every caller
+        if isinstance(answer, BaseException) and (len(items) == 1 or not isinstance(answer, AtelierError)):
+            raise answer
+    return [
+        answer if isinstance(answer, BaseException) else _finish(item, *answer) for item, answer in zip(items, drawn)
+    ]
+
+
+def _finish(item: Planned, images: list[Image.Image], sampler: str) -> Generation:
+    """The pictures with their PNG records and receipts (read by the model's judge)."""
+    receipts = item.judge.check(item.request, images)
     return Generation(
         [
-            Picture(image, png_parameters(used, request, entry.id, s, sampler, run, negative_prompt=negative))
-            for image, s in zip(images, seeds)
+            Picture(
+                image,
+                png_parameters(
+                    item.used, item.request, item.entry.id, s, sampler, item.run, negative_prompt=item.negative
+                ),
+                receipt=rows,
+            )
+            for image, s, rows in zip(images, item.seeds, receipts)
         ],
-        used,
+        item.used,
     )
 
 
@@ -109,8 +99,7 @@ def generate(
     seed: int | None = None,
     num_images: int = 1,
     expand_with: str | None = None,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
+    control: RunControl | None = None,
 ) -> Generation:
     """Plain generation from keyword arguments (see GenerateRequest)."""
     job = GenerateRequest(
@@ -125,7 +114,7 @@ def generate(
         seed,
         num_images,
     )
-    return run(cache, job, progress, cancel)
+    return run(cache, job, control)
 
 
 def draw(
@@ -135,10 +124,8 @@ def draw(
     negative: str,
     run: dict,
     seeds: list[int],
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
-    preview: Preview | None = None,
+    control: RunControl | None = None,
 ) -> tuple[list[Image.Image], str]:
-    """One picture per prompt (picture i from prompt i and seed i), and the sampler's name. Requests
-    that share the model and settings may be drawn in one call with others (pipelines/batching.py)."""
-    return batcher_for(cache).draw(entry, prompts, negative, run, seeds, progress, cancel, preview)
+    """One picture per prompt (picture i from prompt i and seed i), and the sampler's name, without receipts.
+    Requests that share the model and settings may be drawn in one call with others (models/batching.py)."""
+    return batcher_for(cache).draw(entry, prompts, negative, run, seeds, control)
