@@ -126,3 +126,27 @@ def test_a_request_that_breaks_its_call_does_not_fail_the_others(cache, entry):
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(one, range(4)))
     assert all(not isinstance(r, Exception) for r in results[:3]) and isinstance(results[3], Exception)
+
+
+def test_a_batcher_and_its_preview_maps_leave_with_what_they_serve(registry):
+    import gc
+    import weakref
+
+    from pipelines.models import batching
+    from pipelines.models.previews import Previewer
+    from zoo.cache import ModelCache
+
+    before = len(batching._BATCHERS)
+    cache = ModelCache(registry, device="cpu", budget_gb=1)
+    batcher = batcher_for(cache)
+    assert batcher_for(cache) is batcher and "batcher" not in vars(cache)  # nothing set on the cache
+    assert len(batching._BATCHERS) == before + 1
+    gone = weakref.ref(cache)
+    del cache, batcher
+    gc.collect()
+    assert gone() is None and len(batching._BATCHERS) == before
+    previewer, vae = Previewer(), torch.nn.Linear(1, 1)
+    previewer._maps[vae] = (torch.zeros(4, 3), torch.zeros(3))
+    del vae  # the model left: its map goes with it (a reused id cannot find a stale map)
+    gc.collect()
+    assert len(previewer._maps) == 0

@@ -67,6 +67,28 @@ def test_generate_equals_the_in_process_backend(backend, local):
         assert remote.used_prompt == alone.used_prompt
         assert remote.parameters == alone.parameters
         assert same_pictures(remote, alone)
+        receipts = [p.receipt for p in remote.pictures]  # plain pictures carry their receipts from the replica
+        assert all(receipts) and receipts == [p.receipt for p in alone.pictures]
+
+
+def test_edits_and_the_zoo_tab_run_through_the_ray_backend(backend, local):
+    """The Edit tab's three calls and the Zoo tab's listing go to the replicas, not this process's cache."""
+    picture = local.generate(
+        GenerateRequest("a large red circle on the left on a white background, flat style", seed=3)
+    ).images[0]
+    loads = local.cache.loads
+    remote = backend.edit(picture, "make the circle blue", DIFFUSION, seed=2)
+    mask = Image.new("L", picture.size, 0)
+    mask.paste(255, (0, 0, 32, 32))
+    assert backend.inpaint(picture, mask, "a blue square", DIFFUSION, seed=1).image.size == picture.size
+    assert backend.outpaint(picture, "right", "a green cross", DIFFUSION, seed=1).image.size == (128, 64)
+    with pytest.raises(BadInput, match="There is no"):
+        backend.edit(picture, "make the triangle blue", DIFFUSION, seed=2)
+    assert local.cache.loads == loads  # nothing loaded in this process for them
+    alone = local.edit(picture, "make the circle blue", DIFFUSION, seed=2)
+    assert remote.used_prompt == alone.used_prompt and np.array_equal(np.asarray(remote.image), np.asarray(alone.image))
+    states = backend.model_states()
+    assert states[DIFFUSION] == "deployed on Ray" and DIFFUSION in backend.loaded()
 
 
 def test_caption_expand_and_errors(backend, local):

@@ -72,7 +72,7 @@ _BATCHERS: weakref.WeakKeyDictionary[ModelCache, Batcher] = weakref.WeakKeyDicti
 
 class Batcher:
     def __init__(self, cache: ModelCache, max_wait: float = 0.0):
-        self.cache, self.max_wait = cache, max_wait
+        self._cache, self.max_wait = weakref.ref(cache), max_wait  # weak: the batcher must not keep its cache alive
         self.previewer = Previewer()
         self._pending: dict[tuple, list[Group]] = {}
         self._workers: set[tuple] = set()
@@ -81,6 +81,13 @@ class Batcher:
         self._sizes: deque[int] = deque(maxlen=KEPT_SIZES)  # pictures per call, the latest KEPT_SIZES calls
         self.steps_run = 0  # denoising steps run, all calls together
         self._crowded = False  # the last call had company: the next waits CROWD_WAIT for more
+
+    @property
+    def cache(self) -> ModelCache:
+        cache = self._cache()
+        if cache is None:
+            raise RuntimeError("the batcher's model cache is gone")
+        return cache
 
     @property
     def batch_sizes(self) -> list[int]:
