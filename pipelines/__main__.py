@@ -1,7 +1,8 @@
 """python -m pipelines generate|stylize|edit|caption|expand|evaluate: the pipelines from the command line.
 
 generate and stylize write pictures (with their parameters in the PNG) and results.jsonl into
---out; caption and expand print one JSON line per input. Errors print one sentence and exit 2.
+--out; caption and expand print one JSON line per input. Errors print one sentence and exit 2; edit
+goes on past a picture that cannot take the edit, says why, and exits 1 when any was refused.
 --ray (Ray Data) needs serving/, which sits above pipelines/: run it as `python cli.py ... --ray`.
 """
 
@@ -168,13 +169,14 @@ def cmd_evaluate(args) -> None:
         print(json.dumps(result))
 
 
-def cmd_edit(args) -> None:
+def cmd_edit(args) -> int:
     from pipelines.core import inputs
     from pipelines.tasks.edit import edit
 
     inputs.prompt(args.instruction, "instruction")
     images, out = _pictures(args), _out_dir(args)
     cache = _cache(args)
+    refused = 0
     with open(out / "results.jsonl", "w") as results:
         for index, image in enumerate(tqdm(images, desc="edit", unit="picture")):
             row = {"image": image, "instruction": args.instruction}
@@ -190,6 +192,8 @@ def cmd_edit(args) -> None:
                 )
             except BadInput as e:  # this picture cannot take the edit: say why and go on
                 results.write(json.dumps(row | {"error": str(e)}) + "\n")
+                print(f"refused: {image}: {e}", file=sys.stderr)
+                refused += 1
                 continue
             name = f"{index:04d}.png"
             save_png(result.image, out / name, result.parameters)
@@ -204,6 +208,7 @@ def cmd_edit(args) -> None:
                 row |= {"candidates": result.candidates, "kept": result.kept}
             results.write(json.dumps(row) + "\n")
             results.flush()
+    return 1 if refused else 0
 
 
 RAY_HELP = "draw on Ray Data model actors (pip install -r requirements-ray.txt; joins $RAY_ADDRESS if set)"
@@ -286,11 +291,10 @@ def main(argv: list[str] | None = None, ray_runner=None) -> int:
     args = parser().parse_args(argv)
     args.ray_runner = ray_runner
     try:
-        args.run(args)
+        return args.run(args) or 0  # edit: 1 when a picture was refused
     except AtelierError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

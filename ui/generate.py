@@ -119,7 +119,7 @@ def _job(
         height=height,
         seed=seed,
         num_images=1 if num_images is None else num_images,
-        verify=(4 if candidates is None else candidates) if _flag(verify_and_refine) else None,
+        verify=_candidates(candidates) if _flag(verify_and_refine) else None,
         rounds=2 if rounds is None else rounds,
         draw_as_is=bool(written),
     )
@@ -157,6 +157,11 @@ def shown(studio: Studio, result: Generation, embed: bool):
         **result.checks(),
     }
     return list(zip(files, labels)), result.used_prompt, details, files
+
+
+def _candidates(value) -> int:
+    """Candidates per round when verify-and-refine is on: 1 to MAX_CANDIDATES (0 would quietly draw a plain run)."""
+    return inputs.number(4 if value is None else value, "Candidates", 1, verify.MAX_CANDIDATES, integer=True)
 
 
 def _flag(value, default: bool = False) -> bool:
