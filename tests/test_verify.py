@@ -1,7 +1,7 @@
 """Verify-and-refine earns its keep: readers true to the contract (not to one renderer), diverse
 candidates, refinement that acts on the misses, a receipt on every picture, and the evaluation figures.
 
-Pictures "rendered a second way" come from bench/spec_render.py, written from ../shared/STARTER_WORLD.md
+Pictures "rendered a second way" come from bench/spec_render.py, written from the contract (worlds/shapes/CONTRACT.md)
 with PIL.ImageDraw (no code shared with worlds/shapes/world.py), aliased and antialiased.
 """
 

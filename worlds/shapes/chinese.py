@@ -1,4 +1,4 @@
-"""Requests in Chinese (STARTER_WORLD.md, "Requests in Chinese"): a generator of the ways people ask in
+"""Requests in Chinese (worlds/shapes/CONTRACT.md, "In Chinese"): a generator of the ways people ask in
 Chinese (and in English with Chinese words mixed in). The word tables and `to_english`, the reader's side,
 are in worlds/shapes/zh.py (the English reader, requests.py, uses them).
 """

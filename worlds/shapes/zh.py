@@ -1,4 +1,4 @@
-"""Chinese words of the starter world (STARTER_WORLD.md, "Requests in Chinese") and the reader's side:
+"""Chinese words of the starter world (worlds/shapes/CONTRACT.md, "In Chinese") and the reader's side:
 `to_english` rewrites a Chinese or mixed request into English words the English reader understands."""
 
 from __future__ import annotations
