@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines.metadata import png_info, save_png
-from pipelines.results import GenerateRequest
-from pipelines.text2image import run
+from pipelines.core.metadata import png_info, save_png
+from pipelines.core.results import GenerateRequest
+from pipelines.tasks.generate import run
 from zoo.cache import ModelCache
 from zoo.errors import BadInput, InvalidRegistry, UnknownModel
 from zoo.registry import ModelEntry, load_registry

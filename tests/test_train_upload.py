@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipelines import training_upload
-from pipelines.training_upload import unpack
+from pipelines.core import training_upload
+from pipelines.core.training_upload import unpack
 from zoo.errors import BadInput
 
 
@@ -95,3 +95,23 @@ def test_one_training_at_a_time(cache):
         assert str(refusal.value) == BUSY
     finally:
         studio.training.lock.release()
+
+
+def test_a_trained_adapter_appears_in_generate_without_a_restart(cache, tmp_path):
+    import json as json_
+
+    from tests.test_adapters import BASE, random_adapter
+    from ui.generate import adapter_choices, adapter_list
+    from ui.studio import Studio
+    from ui.train import register_trained
+    from ui.training_slot import TrainingSlot
+    from zoo.cache import ModelCache
+
+    studio = Studio(ModelCache(cache.registry, device="cpu"), training=TrainingSlot(root=tmp_path))
+    register_trained(studio)
+    assert adapter_choices(studio, BASE) == ["none"]
+    folder = random_adapter(tmp_path / "mine" / "adapter")
+    (folder / "training_config.json").write_text(json_.dumps({"base": BASE}))
+    register_trained(studio)  # what the Train tab does when its run ends
+    assert adapter_list(studio, BASE, "trained/mine")["choices"] == ["none", "trained/mine"]
+    assert adapter_list(studio, "stabilityai/sd-turbo", "trained/mine")["value"] == "none"

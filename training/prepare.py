@@ -243,7 +243,7 @@ def _write(items: list[Item], out: Path, report: dict) -> None:
 
 def registry_captioner(model_id: str | None, base: str | None):
     """Captions with `model_id`, else the base model's captioner, else the registry's default one."""
-    from pipelines.captioning import caption
+    from pipelines.tasks.caption import caption
     from zoo.cache import ModelCache
     from zoo.registry import load_registry
 

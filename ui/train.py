@@ -18,8 +18,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from pipelines import inputs
-from pipelines.training_upload import unpack
+from pipelines.core import inputs
+from pipelines.core.training_upload import unpack
 from ui.files import display_name, uploaded_picture
 from ui.i18n import t
 from ui.jobs import handler
@@ -148,7 +148,7 @@ def stop(studio: Studio):
 
 
 def register_trained(studio: Studio) -> None:
-    studio.cache.registry = studio.registry.with_entries(trained_entries(studio.training.root))
+    studio.backend.add_entries(trained_entries(studio.training.root))
 
 
 def build(studio: Studio):

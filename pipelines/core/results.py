@@ -27,7 +27,7 @@ class GenerateRequest:
     verify: int | None = None  # candidates per round; None or 0: plain generation
     rounds: int = 2
     draw_as_is: bool = False  # the prompt was written (or edited) by the person: no expansion
-    lora: str | None = None  # a LoRA adapter's registry id (pipelines/adapters.py)
+    lora: str | None = None  # a LoRA adapter's registry id (pipelines/core/adapters.py)
     lora_scale: float | None = None  # None: the adapter's default scale
 
 

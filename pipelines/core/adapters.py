@@ -1,14 +1,13 @@
-"""The LoRA adapter a text-to-image run asks for: checked against the registry and the chosen model,
-and put on the pipeline for the run alone (zoo/adapters.py takes it off afterwards)."""
+"""The LoRA adapter a text-to-image run asks for, checked against the registry and the chosen model
+(pipelines/models/adapters.py puts it on the pipeline for the run alone)."""
 
 from __future__ import annotations
 
 import hashlib
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from pipelines import inputs
+from pipelines.core import inputs
 from zoo import adapters, hub
 from zoo.errors import BadInput
 from zoo.registry import ModelEntry, Registry, check_model_id
@@ -72,14 +71,3 @@ def _hash(path: str, mtime: int, size: int) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:12]
-
-
-@contextmanager
-def adapter_on(registry: Registry, pipe, run: dict):
-    """The pipeline with the run's adapter on, if it asks for one."""
-    if not run.get("lora"):
-        yield pipe
-        return
-    name = "".join(c if c.isalnum() else "_" for c in run["lora"])
-    with adapters.applied(pipe, where(registry.get(run["lora"])), name, float(run["lora_scale"])):
-        yield pipe
