@@ -107,8 +107,9 @@ class _nothing:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.teach", description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, default=Path("runs/teach"))
-    parser.add_argument("--steps", type=int, default=800)
-    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--pictures", type=int, default=60)
     parser.add_argument("--skip-training", action="store_true", help="measure the adapter already in WORK")
     parser.add_argument("--ray-workers", type=int, default=0)
@@ -137,7 +138,8 @@ def main(argv: list[str] | None = None) -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        extra = ["--batch", str(args.batch)] + (["--ray-workers", str(args.ray_workers)] if args.ray_workers else [])
+        extra = ["--batch", str(args.batch), "--lr", str(args.lr)]
+        extra += ["--ray-workers", str(args.ray_workers)] if args.ray_workers else []
         seconds = train(args.work, args.steps, extra)
     adapter = args.work / "adapter"
     new = draw([star.sentence(s) for s in tests], adapter, seed=100)

@@ -22,7 +22,6 @@ PROMPT = "a large red circle on the left on a white background, flat style"
 def random_adapter(folder: Path, seed: int = 0) -> Path:
     """An adapter with random, non-zero weights on the starter UNet and text encoder (and no training)."""
     from diffusers import StableDiffusionPipeline
-    from diffusers.utils import convert_state_dict_to_diffusers
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
@@ -32,8 +31,8 @@ def random_adapter(folder: Path, seed: int = 0) -> Path:
     pipe.text_encoder.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["q_proj"], init_lora_weights=False))
     StableDiffusionPipeline.save_lora_weights(
         folder,
-        unet_lora_layers=convert_state_dict_to_diffusers(get_peft_model_state_dict(pipe.unet)),
-        text_encoder_lora_layers=convert_state_dict_to_diffusers(get_peft_model_state_dict(pipe.text_encoder)),
+        unet_lora_layers=get_peft_model_state_dict(pipe.unet),
+        text_encoder_lora_layers=get_peft_model_state_dict(pipe.text_encoder),
     )
     return folder
 

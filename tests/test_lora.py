@@ -52,6 +52,34 @@ def test_resume_is_bit_for_bit_a_straight_run(data, tmp_path, capsys):
     assert (tmp_path / "straight" / "samples" / "step00002.png").is_file()
 
 
+def test_the_adapter_loads_whole_through_load_lora_weights(data, tmp_path):
+    """Every LoRA layer trained comes back on the pipeline (a format that lost the attention layers once)."""
+    import warnings
+
+    from diffusers import StableDiffusionPipeline
+    from peft.utils import get_peft_model_state_dict
+
+    from zoo import adapters
+
+    lora(data, tmp_path / "a")
+    saved = load_file(tmp_path / "a" / "pytorch_lora_weights.safetensors")
+    pipe = StableDiffusionPipeline.from_pretrained(
+        Path(__file__).parent.parent / "zoo/starter/shapes-diffusion", dtype=torch.float32
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # peft warns when the saved layers and the config disagree
+        adapters.apply(pipe, tmp_path / "a", "a", 1.0)
+    for part, module in (("unet", pipe.unet), ("text_encoder", pipe.text_encoder)):
+        loaded = get_peft_model_state_dict(module, adapter_name="a")
+        mine = {k[len(part) + 1 :]: v for k, v in saved.items() if k.startswith(part + ".")}
+        assert mine.keys() == loaded.keys() and all(torch.equal(mine[k], loaded[k]) for k in mine), part
+    decoder = load_file(tmp_path / "a" / "vae_decoder_lora.safetensors")
+    assert decoder.keys() == get_peft_model_state_dict(pipe.vae.decoder).keys()
+    adapters.remove(pipe)
+    parts = (pipe.unet, pipe.text_encoder, pipe.vae)
+    assert not any("lora" in n for part in parts for n, _ in part.named_parameters()), "taken off whole"
+
+
 def test_a_second_run_into_a_used_folder_is_refused(data, tmp_path, capsys):
     lora(data, tmp_path / "used", "--stop-after", "2")
     with pytest.raises(SystemExit):

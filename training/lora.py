@@ -400,7 +400,6 @@ class Job:
 
     def save(self, out: Path) -> None:
         from diffusers import StableDiffusionPipeline
-        from diffusers.utils import convert_state_dict_to_diffusers
         from peft.utils import get_peft_model_state_dict
         from safetensors.torch import save_file
 
@@ -408,8 +407,10 @@ class Job:
         text = self.args.text_encoder
         StableDiffusionPipeline.save_lora_weights(
             out,
-            unet_lora_layers=convert_state_dict_to_diffusers(get_peft_model_state_dict(unet)),
-            text_encoder_lora_layers=convert_state_dict_to_diffusers(get_peft_model_state_dict(te)) if text else None,
+            # peft's own key names: load_lora_weights reads them as they are (the older names it converts to
+            # would lose the attention layers on the way back)
+            unet_lora_layers=get_peft_model_state_dict(unet),
+            text_encoder_lora_layers=get_peft_model_state_dict(te) if text else None,
             safe_serialization=True,
             unet_lora_adapter_metadata=unet.peft_config["default"].to_dict(),
             text_encoder_lora_adapter_metadata=te.peft_config["default"].to_dict() if text else None,
