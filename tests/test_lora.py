@@ -85,3 +85,22 @@ def test_a_second_run_into_a_used_folder_is_refused(data, tmp_path, capsys):
     with pytest.raises(SystemExit):
         lora(data, tmp_path / "used")
     assert "continue it with --resume" in capsys.readouterr().err
+
+
+def test_sigint_stops_after_the_step_with_the_state_kept(data, tmp_path):
+    """The Train tab's Stop: SIGINT to the trainer, which saves its state and ends cleanly."""
+    import signal
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "training", "lora", "--data", str(data), "--out", str(tmp_path / "s")]
+    command += ["--text-encoder", *TINY[2:], "--steps", "40"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout or []:
+        if json.loads(line).get("phase") == "unet":
+            process.send_signal(signal.SIGINT)
+            break
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0 and "stopped after step" in err and "continue with --resume" in err
+    assert (tmp_path / "s" / "state" / "unet.pt").is_file()
+    assert not (tmp_path / "s" / "pytorch_lora_weights.safetensors").exists()
