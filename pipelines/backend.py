@@ -12,6 +12,7 @@ from pipelines.tasks import edit as editing
 from pipelines.tasks import generate, stylize
 from pipelines.tasks.caption import caption
 from zoo.cache import ModelCache
+from zoo.errors import BadInput
 from zoo.registry import Registry
 
 UNLOADED, BUSY, NOT_LOADED = "unloaded", "busy", "not loaded"  # what unload() answers
@@ -123,7 +124,9 @@ class LocalBackend:
         return list(self.cache.loaded())
 
     def load(self, model_id: str) -> None:
-        self.registry.get(model_id)  # an unknown id gets its sentence before anything loads
+        entry = self.registry.get(model_id)  # an unknown id gets its sentence before anything loads
+        if entry.task == "lora":
+            raise BadInput(f"'{model_id}' is a LoRA adapter: it is put on its model for each run (Generate: Adapter).")
         self.cache.get(model_id)
 
     def add_entries(self, entries: list) -> None:
