@@ -32,7 +32,7 @@ from training.augment import Augment
 from training.datasets import to_unit_range
 from training.loop import _STOP_AFTER, Stopped, TrainingError, rng_states, set_rng_states, write_card
 
-DEFAULTS = {"steps": 800, "rank": 8, "batch": 16, "lr": 2e-3, "vae_steps": 100, "prior": 128}
+DEFAULTS = {"steps": 600, "rank": 8, "batch": 8, "lr": 1e-3, "vae_steps": 100, "prior": 128}
 UNET_TARGETS = [
     "to_q",
     "to_k",

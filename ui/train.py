@@ -27,6 +27,7 @@ from ui.studio import Studio
 from zoo.adapters import trained_entries
 from zoo.errors import BadInput
 
+REPO = Path(__file__).resolve().parent.parent  # `python -m training` runs from the repository's root
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 BUSY = "A training is running on this server already; wait for it to end (or stop it), then start yours."
 MAX_STEPS = 5000
@@ -48,7 +49,7 @@ def _checked(studio: Studio, files, base, steps, name) -> tuple[list[tuple[Path,
     entry = studio.registry.pick(base or None, "text-to-image")
     if entry.loader != "StableDiffusionPipeline":
         raise BadInput(f"LoRA training takes Stable Diffusion models; '{entry.id}' is not one.")
-    count = int(inputs.number(steps if steps is not None else 800, "Steps", 10, MAX_STEPS, integer=True))
+    count = int(inputs.number(steps if steps is not None else 600, "Steps", 10, MAX_STEPS, integer=True))
     name = str(name or f"adapter-{time.strftime('%Y%m%d-%H%M%S')}").strip().lower()
     if not NAME.match(name):
         raise BadInput("Name the adapter with up to 40 lower-case letters, digits, '-' or '_'.")
@@ -88,6 +89,7 @@ def _prepare(folder: Path, base_id: str):
         capture_output=True,
         text=True,
         env=_environment(),
+        cwd=REPO,
     )
     if done.returncode != 0:
         raise BadInput(_last_error(done.stderr, "The pictures could not be cleaned"))
@@ -107,12 +109,14 @@ def _train(studio: Studio, folder: Path, base_id: str, steps: int, name: str):
 
     slot, out = studio.training, folder / "adapter"
     args = ["lora", "--base", base_id, "--data", str(folder / "clean"), "--out", str(out), "--steps", str(steps)]
+    log = open(folder / "train.log", "w")  # progress bars go there: a pipe nobody reads would fill and stall
     slot.process = subprocess.Popen(
         ["nice", "-n", "10", *_command(*args, "--text-encoder")],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
         env=_environment(),
+        cwd=REPO,
     )
     losses: list[tuple[int, float]] = []
     sample = None
@@ -128,11 +132,12 @@ def _train(studio: Studio, folder: Path, base_id: str, steps: int, name: str):
         status = f"Training {name}: step {event.get('step', 0)} of {steps}."
         yield status, pd.DataFrame(losses, columns=["step", "loss"]), sample
     code = slot.process.wait()
+    log.close()
     if slot.stopping:
         yield f"Stopped {name}; its state is kept in the server's training folder.", gr.skip(), gr.skip()
         return
     if code != 0:
-        raise BadInput(_last_error(slot.process.stderr.read() if slot.process.stderr else "", "The training failed"))
+        raise BadInput(_last_error((folder / "train.log").read_text(errors="replace"), "The training failed"))
     register_trained(studio)
     yield f"Adapter trained/{name} is ready: pick it under Adapter in Generate.", gr.skip(), gr.skip()
 
@@ -158,7 +163,7 @@ def build(studio: Studio):
         with gr.Column():
             files = gr.File(label=t("train_files"), file_count="multiple")
             base = gr.Dropdown(models, value=default.id if default else None, label=t("model"))
-            steps = gr.Slider(10, MAX_STEPS, value=800, step=10, label=t("steps"))
+            steps = gr.Slider(10, MAX_STEPS, value=600, step=10, label=t("steps"))
             name = gr.Textbox(label=t("train_name"), placeholder="my-star")
             with gr.Row():
                 start = gr.Button(t("train_start"), variant="primary")
