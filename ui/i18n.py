@@ -56,6 +56,12 @@ EN = {
     "example_edits": "Example edits",
     "strength": "Strength",
     "png_file": "PNG file",
+    "tab_chat": "Chat",
+    "message": "Message",
+    "send": "Send",
+    "new_conversation": "New conversation",
+    "export_conversation": "Export the conversation (zip)",
+    "conversation_zip": "Conversation (PNGs with their parameters + thread.json)",
 }
 ZH = {
     "tagline": "用语言作画：带模型库的画室，离线也能用。",
@@ -105,6 +111,12 @@ ZH = {
     "example_edits": "示例编辑",
     "strength": "重绘强度",
     "png_file": "PNG 文件",
+    "tab_chat": "对话",
+    "message": "消息",
+    "send": "发送",
+    "new_conversation": "新对话",
+    "export_conversation": "导出对话（zip）",
+    "conversation_zip": "对话（带参数的 PNG + thread.json）",
 }
 I18N = gr.I18n(en=EN, **{"zh-CN": ZH, "zh": ZH})
 t = I18N  # label=t("request")
