@@ -31,11 +31,13 @@ ACTIONS = ("draw", "change", "answer", "undo", "redo", "refuse")
 CANDIDATES = 4  # per round, on draws and changes of a world model
 ROUNDS = 3
 UNDO = re.compile(
-    r"^(?:no |please )?(?:undo|go back|revert|take (?:that|it) back|back)(?: (?:that|it|the last (?:change|step|one)|"
-    r"last|please))?$|^(?:请|不对)?(?:撤销|撤回|回到上一步|返回上一步|退回上一步|上一步|撤销上一步)(?:吧|一下)?$"
+    r"^(?:(?:no|please|ok|okay|can you|could you|oops) )*(?:undo|go back|revert|take (?:that|it) back|back)"
+    r"(?: (?:that|it|the last (?:change|step|one)|last|please|to the previous picture))*$"
+    r"|^(?:请|不对)?(?:撤销|撤消|撤回|回到上一步|返回上一步|退回上一步|上一步|撤销上一步|取消上一步)(?:吧|一下)?$"
 )
 REDO = re.compile(
-    r"^(?:please )?(?:redo|do (?:that|it) again|put it back|forward)(?: (?:that|it|please))?$"
+    r"^(?:(?:please|ok|okay|can you|could you) )*(?:redo|do (?:that|it) again|put it back|forward)"
+    r"(?: (?:that|it|please|the change))*$"
     r"|^(?:请)?(?:重做|恢复)(?:吧|一下)?$"
 )
 CJK = re.compile(r"[\u3400-\u9fff]")

@@ -11,7 +11,7 @@ from PIL import Image
 
 from pipelines import chat_state
 from pipelines.__main__ import main
-from pipelines.chat import Conversation, say
+from pipelines.chat import Conversation, Snapshot, _step, say
 from pipelines.metadata import read_png
 from worlds.shapes.scene_parser import parse_image
 from worlds.shapes.world import parse_sentence, render_pil, shape_mask
@@ -142,3 +142,35 @@ def test_the_command_line_refuses_an_empty_script(registry_path, tmp_path, capsy
     script.write_text("\n\n", encoding="utf-8")
     assert main(["--registry", str(registry_path), "chat", "--out", str(tmp_path / "o"), str(script)]) == 2
     assert "no messages" in capsys.readouterr().err
+
+
+def test_a_background_change_keeps_the_objects_pixel_for_pixel(cache):
+    scene = parse_sentence(TWO.replace("flat style", "outline style"))
+    conversation = Conversation([Snapshot(render_pil(scene), {}, 1)], 0)
+    row = say(cache, conversation, "make the background black", seed=2)
+    assert row["action"] == "change"
+    drawn = np.zeros((64, 64), bool)
+    for o in scene.objects:
+        drawn |= shape_mask(o.shape, o.size, o.position, scene.style)
+    before, after = (np.asarray(p.image) for p in conversation.pictures)
+    assert np.array_equal(before[drawn], after[drawn]) and not np.array_equal(before, after)
+
+
+@pytest.mark.parametrize(
+    "message, step",
+    [
+        ("undo", "undo"),
+        ("Undo.", "undo"),
+        ("can you undo that?", "undo"),
+        ("no, undo", "undo"),
+        ("撤销", "undo"),
+        ("撤回一下", "undo"),
+        ("redo", "redo"),
+        ("please redo that", "redo"),
+        ("重做", "redo"),
+        ("make it bigger", None),
+        ("undo the circle", None),
+    ],
+)
+def test_undo_and_redo_are_read_in_both_languages(message, step):
+    assert _step(message) == step

@@ -45,6 +45,12 @@ def changed_to(scene, message, focus=None):
         ("去掉右边的", None, "a large red circle on the left on a gray background, flat style"),
         ("make it 绿色", "left", TWO.replace("red circle", "green circle")),
         ("把另一个变大", "left", TWO.replace("small blue", "large blue")),
+        ("can you make the circle green?", None, TWO.replace("red circle", "green circle")),
+        ("change the colour of the circle to green", None, TWO.replace("red circle", "green circle")),
+        ("make the cross a big green square", None, TWO.replace("small blue cross", "large green square")),
+        ("把圆形改成小的绿色正方形", None, TWO.replace("large red circle", "small green square")),
+        ("and make the background black", None, TWO.replace("gray background", "black background")),
+        ("colour the plus sign violet", None, TWO.replace("blue cross", "purple cross")),
     ],
 )
 def test_changes_in_english_chinese_and_both(message, focus, wanted):
@@ -55,6 +61,8 @@ def test_one_object_changes_and_additions():
     assert changed_to(ONE, "make it bigger") == ONE.replace("small", "large")
     assert changed_to(ONE, "make it a little bigger please") == ONE.replace("small", "large")
     assert changed_to(ONE, "改成实心") == ONE.replace("outline style", "flat style")
+    assert changed_to(ONE, "放大") == ONE.replace("small", "large")
+    assert changed_to(ONE, "move it to the left") == ONE.replace("at the top", "on the left")
     added = changed_to(ONE, "add a blue square at the bottom")
     assert added == ONE.replace("at the top", "at the top and a small blue square at the bottom")
     # the world's two-object rule: the centred object moves to the other side to make room
@@ -115,6 +123,9 @@ def test_ambiguous_impossible_and_idle_changes_are_refused_with_the_reason(scene
         ("有几个图形？", None, "两个"),
         ("背景是什么颜色？", None, "gray"),
         ("圆形大吗？", None, "是的"),
+        ("is the circle big or small?", None, "The circle is large."),
+        ("are there two objects?", None, "Yes, there are two objects."),
+        ("what shape is on the left?", None, "The red one is a circle."),
     ],
 )
 def test_questions_are_answered_from_the_scene(message, focus, words):

@@ -54,8 +54,17 @@ def answer(talk: Talk, text: str) -> ChatReading:
     value = read_value(text.split()[-1]) if text.split() else None
     if re.search(r"\bstyle\b", text) or (value and value[0] == "style"):  # one style for the whole picture
         return _claim_or_tell(talk, "style", scene.style, value[1] if value and value[0] == "style" else None)
+    if re.search(r"\b(?:one|two|1|2|single|only)\b", text) and re.search(r"\b(?:objects?|shapes?|things?)\b", text):
+        n = len(scene.objects)
+        claimed = 1 if re.search(r"\b(?:one|1|single|only)\b", text) else 2
+        en = f"{'Yes' if claimed == n else 'No'}, there {'is one object' if n == 1 else 'are two objects'}."
+        return _answer(talk, en, f"{'是的' if claimed == n else '不是'}，画面里有{'一' if n == 1 else '两'}个图形（{n}）。")
     if EXISTS.match(text):
         return _exists(talk, EXISTS.sub("", text))
+    if choice := re.search(r"(\w+) or (\w+)$", text):  # "is the circle big or small": tell its size
+        value = read_value(choice.group(2))
+        if value and value[0] in ("colour", "shape", "size"):
+            return _tell(talk, value[0], QUESTION_WORDS.sub(" ", text[: choice.start()]))
     for kind, pattern in (
         ("colour", r"\bcolour\b"),
         ("shape", r"\bshape\b"),
@@ -121,8 +130,11 @@ def _tell(talk: Talk, kind: str, ref: str) -> ChatReading:
     scene = talk.scene
     assert scene is not None
     o = _one(talk, ref)
-    en = f"{short(o, scene).capitalize()} {_said(kind, o, False)}."
-    return _answer(talk, en, f"{short(o, scene, True)}{_said(kind, o, True)}。", o.position)
+    name, zh_name = short(o, scene), short(o, scene, True)
+    if kind == "shape":  # not "the circle is a circle"
+        name, zh_name = f"the {o.colour} one", f"{ZH_COLOUR[o.colour]}的那个"
+    en = f"{name[0].upper()}{name[1:]} {_said(kind, o, False)}."
+    return _answer(talk, en, f"{zh_name}{_said(kind, o, True)}。", o.position)
 
 
 def _what(talk: Talk, ref: str) -> ChatReading:

@@ -52,23 +52,24 @@ from worlds.shapes.world import (
 QUESTION = re.compile(r"^(?:what|which|where|how|is|are|does|do|did|can you see|can you tell|tell me|describe|any)\b")
 OPENING = re.compile(
     r"^(?:(?:please|pls|ok|okay|now|then|and then|so|can you|could you|would you|will you|let us|just|hmm|hey|"
-    r"great|nice|good|thanks|thank you|cool|perfect|yes|yeah)\b[ ,]*)+"
+    r"great|nice|good|thanks|thank you|cool|perfect|yes|yeah|and(?! (?:a|an|one)\b))\b[ ,]*)+"
 )
 CORRECTION = re.compile(r"^(?:no|nope|not that|wrong|actually|i meant|i mean|rather|oops)\b[ ,]*")
 SOFTENERS = re.compile(r"\b(?:a little bit|a little|a bit|slightly|much|even|a lot|please|instead|again|now|too)\b")
 DRAW = re.compile(
-    r"^(?:draw|paint|sketch|show me|create|render|generate|give me|new picture|start over|start again|picture of|"
-    r"an image of|image of|i want|i would like|i'd like|make|can i have|how about|another picture)\b"
-    r"(?!\s+(?:it|the|them|this|that|both|everything)\b)"
+    r"^(?:(?:draw|sketch|show me|create|render|generate|give me|new picture|start over|start again|picture of|"
+    r"an image of|image of|i want|i would like|i'd like|can i have|how about|another picture)\b"
+    r"(?!\s+(?:it|the|them|this|that|both|everything)\b)|(?:make|paint) (?:me )?(?:a|an|one|two|some)\b)"
 )
-ADD = re.compile(r"^(?:add|put|place|insert|include|also|plus|and|with)\b")
+ADD = re.compile(r"^(?:add|insert|include|also|plus)\b|^(?:and|with|put|place) (?:a|an|another|one more)\b")
 REMOVE = re.compile(r"^(?:remove|delete|erase|take away|take out|get rid of|drop|lose|hide)\b")
-MOVE = re.compile(r"^(?:move|shift|put|place)\b(.*?)\b(?:to|into|onto|over to)\b(.*)$")
+MOVE = re.compile(r"^(?:move|shift|put|place)\b")
 GROW = {"enlarge": "large", "grow": "large", "expand": "large", "shrink": "small", "reduce": "small"}
 VERB = re.compile(
     r"^(?:make|turn|colour|paint|recolour|recolor|set|change|switch|transform|convert|redraw|draw|render|replace|swap)\b"
 )
-CONNECTORS = ("into", "to", "with", "for", "as", "in", "by")
+CHANGE = re.compile(rf"{ADD.pattern}|{REMOVE.pattern}|{VERB.pattern}|^(?:{'|'.join(GROW)})\b|^move\b")
+CONNECTORS = ("into", "to", "with", "for", "as", "in", "by", "onto", "on", "at")
 NOT_UNDERSTOOD = (
     "I did not understand '{}' as a picture, a change or a question; try e.g. 'draw a red ball on the left', "
     "'make it bigger', 'what colour is the ball?' or 'undo'.",
@@ -95,12 +96,13 @@ def _read(talk: Talk, message: str) -> ChatReading:
     text = " ".join(CORRECTION.sub("", text.strip()).split())
     if not text:
         raise Refused(NOT_UNDERSTOOD[0].format(message.strip()[:60]), NOT_UNDERSTOOD[1].format(message.strip()[:60]))
-    if talk.scene is not None and ("?" in words or QUESTION.match(text)):
+    asks = QUESTION.match(text) or ("?" in words and not CHANGE.match(text))  # "can you make it green?" asks a change
+    if talk.scene is not None and asks:
         return answer(talk, text)
     also = re.search(r"\b(?:too|as well|also|another|one more)\b", text) is not None
     text = " ".join(SOFTENERS.sub(" ", text).split())
     if talk.scene is None:
-        if "?" in words or QUESTION.match(text) or ADD.match(text) or REMOVE.match(text) or VERB.match(text):
+        if asks or CHANGE.match(text):
             if not DRAW.match(text):
                 raise Refused(*NO_PICTURE)
         return _draw(talk, message)
@@ -131,16 +133,22 @@ def _change(talk: Talk, text: str, also: bool) -> ChatReading | None:
         return _remove(talk, REMOVE.sub("", text))
     if ADD.match(text) or (also and DRAW.match(text)):
         return _add(talk, DRAW.sub("", ADD.sub("", text)))
-    if m := MOVE.match(text):
-        value = read_value(m.group(2))
-        if value and value[0] == "position":
-            return _set(talk, m.group(1), *value)
+    if MOVE.match(text):
+        split = _split(MOVE.sub("", text))
+        if split is None or split[1] != "position":
+            raise Refused(NOT_UNDERSTOOD[0].format(text[:60]), NOT_UNDERSTOOD[1].format(text[:60]))
+        return _set(talk, *split)
     verb = text.split()[0]
     if verb in GROW:
         return _set(talk, text[len(verb) :], "size", GROW[verb])
     if VERB.match(text):
+        if described := _described(VERB.sub("", text)):  # "make it a big green square": several at once
+            return _objects(talk, resolve(talk, described[0]), described[1])
         split = _split(VERB.sub("", text))
-        return _set(talk, *split) if split else None
+        if split is not None:
+            return _set(talk, *split)
+        # a change of something this world does not have: never a new picture instead
+        raise Refused(NOT_UNDERSTOOD[0].format(text[:60]), NOT_UNDERSTOOD[1].format(text[:60]))
     if re.match(r"^(?:it|the|this|that|both|them)\b", text) or read_value(text):
         split = _split(text)
         return _set(talk, *split) if split else None
@@ -156,6 +164,18 @@ def _split(text: str) -> tuple[str, str, str] | None:
     for i in range(len(words)):
         if value := read_value(" ".join(words[i:])):
             return " ".join(words[:i]), *value
+    return None
+
+
+def _described(text: str) -> tuple[str, dict[str, str]] | None:
+    """(reference, attributes) of 'it a big green square', 'the circle into a small blue cross'."""
+    words = text.split()
+    for i, word in enumerate(words):
+        if word in ("a", "an", *CONNECTORS):
+            wanted = read_request(" ".join(words[i:])).objects
+            attributes = {k: v for k, v in vars(wanted[0]).items() if v and k != "position"}
+            if len(wanted) == 1 and len(attributes) >= 2 and not wanted[0].position:
+                return " ".join(words[:i]), attributes
     return None
 
 
@@ -180,37 +200,48 @@ def _set(talk: Talk, ref: str, kind: str, value: str) -> ChatReading:
     targets = resolve(talk, ref)
     if kind == "position":
         return _move(talk, targets, value)
-    return _objects(talk, targets, kind, value)
+    return _objects(talk, targets, {kind: value})
 
 
-def _objects(talk: Talk, targets: list[Obj], kind: str, value: str) -> ChatReading:
+def _objects(talk: Talk, targets: list[Obj], attributes: dict[str, str]) -> ChatReading:
+    """The targets with the attributes (colour, shape, size) set; refused when nothing would change or two
+    objects would share a colour."""
     scene = talk.scene
     assert scene is not None
-    if kind == "colour":
-        others = [o for o in scene.objects if o not in targets]
-        if len(targets) > 1 or any(o.colour == value for o in others):
-            raise Refused(
-                f"The two objects never share a colour, and the other one is {value}; pick another colour.",
-                f"两个图形不能同色，另一个已经是{ZH_COLOUR[value]}；请换一种颜色。",
-            )
-    changed = [o for o in targets if getattr(o, kind) != value]
-    if not changed:
-        o = targets[0]
-        zh_value = {"colour": ZH_COLOUR, "shape": ZH_SHAPE, "size": ZH_SIZE}[kind][value]
-        article = "a " if kind == "shape" else ""
+    colour = attributes.get("colour")
+    if colour and (len(targets) > 1 or any(o.colour == colour for o in scene.objects if o not in targets)):
         raise Refused(
-            f"{short(o, scene).capitalize()} is already {article}{value}, so nothing would change.",
-            f"{short(o, scene, True)}已经是{zh_value}了，没有可改的。",
+            f"The two objects never share a colour, and the other one is {colour}; pick another colour.",
+            f"两个图形不能同色，另一个已经是{ZH_COLOUR[colour]}；请换一种颜色。",
         )
-    new = [replace(o, **{kind: value}) for o in changed]
+    en_value, zh_value = _value_words(attributes)
+    changed = [o for o in targets if any(getattr(o, k) != v for k, v in attributes.items())]
+    if not changed:
+        raise Refused(
+            f"{short(targets[0], scene).capitalize()} is already {en_value}, so nothing would change.",
+            f"{short(targets[0], scene, True)}已经是{zh_value}了，没有可改的。",
+        )
+    new = [replace(o, **attributes) for o in changed]
     edited = replace(scene, objects=tuple(dict(zip(changed, new)).get(o, o) for o in scene.objects))
     names = " and ".join(short(o, scene) for o in changed)
     zh_names = "和".join(short(o, scene, True) for o in changed)
-    zh_value = {"colour": ZH_COLOUR, "shape": ZH_SHAPE, "size": ZH_SIZE}[kind][value]
-    en = f"Done: {names} {'is' if len(changed) == 1 else 'are'} {'a ' if kind == 'shape' else ''}{value} now."
+    en = f"Done: {names} {'is' if len(changed) == 1 else 'are'} {en_value} now."
+    kind = "+".join(attributes)
     return _changed(
         talk, edited, kind, tuple(changed), tuple(new), new[0].position, en, f"好了：{zh_names}现在是{zh_value}。"
     )
+
+
+def _value_words(attributes: dict[str, str]) -> tuple[str, str]:
+    """('a large green square', '大的绿色正方形'), or one value alone ('green', 'a square')."""
+    words = [attributes[k] for k in ("size", "colour", "shape") if k in attributes]
+    zh = "".join(
+        table[attributes[k]]
+        for k, table in (("size", ZH_SIZE), ("colour", ZH_COLOUR), ("shape", ZH_SHAPE))
+        if k in attributes
+    )
+    en = " ".join(words)
+    return (f"a {en}" if "shape" in attributes else en), zh
 
 
 def _changed(talk, edited: Scene, kind, old, new, focus, en: str, zh: str) -> ChatReading:

@@ -47,6 +47,5 @@ def read_value(text: str) -> tuple[str, str] | None:
     """(kind, canonical value) when the whole text names one value, else None. Kinds: colour (object
     colours, and black, white or gray, which only the background can take), shape, size, style,
     position, background."""
-    text = _TAIL.sub("", _LEAD.sub("", text.strip())).strip()
-    text = re.sub(r"^the ", "", text)
-    return _WORDS.get(text)
+    text = _LEAD.sub("", text.strip()).strip()
+    return _WORDS.get(text) or _WORDS.get(_TAIL.sub("", text).strip())
