@@ -58,7 +58,8 @@ def answer(talk: Talk, text: str) -> ChatReading:
         n = len(scene.objects)
         claimed = 1 if re.search(r"\b(?:one|1|single|only)\b", text) else 2
         en = f"{'Yes' if claimed == n else 'No'}, there {'is one object' if n == 1 else 'are two objects'}."
-        return _answer(talk, en, f"{'是的' if claimed == n else '不是'}，画面里有{'一' if n == 1 else '两'}个图形（{n}）。")
+        zh = f"{'是的' if claimed == n else '不是'}，画面里有{'一' if n == 1 else '两'}个图形（{n}）。"
+        return _answer(talk, en, zh)
     if EXISTS.match(text):
         return _exists(talk, EXISTS.sub("", text))
     if choice := re.search(r"(\w+) or (\w+)$", text):  # "is the circle big or small": tell its size
