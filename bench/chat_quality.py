@@ -122,7 +122,7 @@ def score_conversation(turns: list[dict], expectations: list[tuple], folder: Pat
     kept: list[Image.Image] = []
     at, scene, picture, rows = -1, None, None, []
     for turn, expect in zip(turns, expectations):
-        kind, row = expect[0], {"kind": expect[0]}
+        kind, row = expect[0], {"kind": expect[0], "turn": turn}
         image = Image.open(folder / turn["image"]).convert("RGB") if turn["image"] else None
         seen = parse_image(image) if image is not None else None
         if kind == "refuse":
@@ -210,6 +210,11 @@ def main(argv: list[str] | None = None) -> None:
     report("English", english)
     report("Chinese", chinese)
     report("all", english + chinese)
+    for conversation in english + chinese:
+        for row in conversation:
+            if not row["right"]:
+                t = row["turn"]
+                print(f"wrong: turn {t['turn']} {t['message']!r} -> {t['action']}: {t['reply']}")
 
 
 if __name__ == "__main__":

@@ -37,9 +37,7 @@ def to_json(conversation: Conversation) -> dict:
         "version": VERSION,
         "at": max(conversation.at - drop, -1),
         "focus": conversation.focus,
-        "pictures": [
-            {"png": _data_url(p.image), "parameters": p.parameters, "turn": p.turn, "focus": p.focus} for p in pictures
-        ],
+        "pictures": [{"png": _data_url(p.image), "parameters": p.parameters, "turn": p.turn} for p in pictures],
         "turns": turns,
     }
 
@@ -84,7 +82,7 @@ def _snapshot(item) -> Snapshot:
             picture = image.convert("RGB")
     except (OSError, ValueError, Image.DecompressionBombError):
         raise BadInput(NOT_OURS) from None
-    return Snapshot(picture, _parameters(item.get("parameters")), item["turn"], _focus(item.get("focus")))
+    return Snapshot(picture, _parameters(item.get("parameters")), item["turn"])
 
 
 def _parameters(value) -> dict:

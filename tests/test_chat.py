@@ -51,12 +51,7 @@ def test_a_change_keeps_every_pixel_outside_the_changed_object(talked):
     before, after = (np.asarray(p.image, np.int16) for p in conversation.pictures[:2])
     square = parse_sentence(TWO).objects[1]
     touched = shape_mask(square.shape, square.size, square.position, "flat")
-    grown = np.zeros_like(touched)
-    for dy in range(-2, 3):  # the edit path's mask is the object's footprint grown by 2 pixels
-        for dx in range(-2, 3):
-            grown |= np.roll(np.roll(touched, dy, 0), dx, 1)
-    assert np.array_equal(before[~grown], after[~grown])
-    assert np.abs(after - before).mean(axis=2)[~touched].mean() <= 1.0
+    assert np.array_equal(before[~touched], after[~touched]) and not np.array_equal(before, after)
 
 
 def test_undo_and_redo_give_back_the_kept_pictures_bit_for_bit(cache, talked):

@@ -11,7 +11,6 @@ class EditResult:
     sentence: str  # the edited scene's canonical sentence
     kind: str  # the kind of change: colour, shape, size, remove, background or style
     region: Any  # bool array over the world's canvas (rows, columns): the pixels that must be redrawn
-    keep: Any = None  # or None; bool array: pixels that must stay as they are even where a grown region reaches
 
 
 @dataclass(frozen=True)

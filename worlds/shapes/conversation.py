@@ -36,6 +36,7 @@ from worlds.shapes.talk import (
 )
 from worlds.shapes.values import BACKGROUND_NAMES, read_value
 from worlds.shapes.world import (
+    CANVAS,
     COLOURS,
     OPPOSITE,
     SHAPES,
@@ -246,12 +247,13 @@ def _value_words(attributes: dict[str, str]) -> tuple[str, str]:
 
 def _changed(talk, edited: Scene, kind, old, new, focus, en: str, zh: str) -> ChatReading:
     scene = talk.scene
-    region = edits.region(scene, edits.Edit(edited, kind, old, new))
-    keep = np.zeros_like(region)  # the untouched objects, as drawn: growing the region must not reach them
-    for o in scene.objects:
-        if o not in old:
-            keep |= shape_mask(o.shape, o.size, o.position, scene.style)
-    change = EditResult(sentence(reading_order(edited).validate()), kind, region, keep & ~region)
+    if kind in ("background", "style"):
+        region = edits.region(scene, edits.Edit(edited, kind, old, new))
+    else:  # the changed objects as drawn, before and after: an outline's inside keeps its pixels
+        region = np.zeros((CANVAS, CANVAS), bool)
+        for o, style in [(o, scene.style) for o in old] + [(o, edited.style) for o in new]:
+            region |= shape_mask(o.shape, o.size, o.position, style)
+    change = EditResult(sentence(reading_order(edited).validate()), kind, region)
     return ChatReading("change", talk.say(en, zh), change=change, focus=focus)
 
 
