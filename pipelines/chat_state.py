@@ -23,6 +23,7 @@ MAX_PICTURES = 24  # the oldest go first: undo reaches back this far
 MAX_TURNS = 200
 MAX_TEXT = 4000
 MAX_PNG_CHARS = 4_000_000
+MAX_STATE_CHARS = 700_000
 MAX_SIDE = 2048
 PNG_DATA_URL = "data:image/png;base64,"
 FOCUS = re.compile(r"^[a-z]{1,20}$")
@@ -30,14 +31,23 @@ NOT_OURS = "The conversation sent back is not one Atelier wrote; start a new con
 
 
 def to_json(conversation: Conversation) -> dict:
-    drop = max(0, len(conversation.pictures) - MAX_PICTURES)
-    pictures = conversation.pictures[drop:]
+    """The conversation as plain JSON. The oldest pictures before the current one are left out past
+    MAX_PICTURES, or past MAX_STATE_CHARS of PNG in all (the app's request guard takes bodies up to 1 MB)."""
+    urls: list[str] = []
+    for index in range(len(conversation.pictures) - 1, -1, -1):
+        url = _data_url(conversation.pictures[index].image)
+        full = len(urls) >= MAX_PICTURES or sum(map(len, urls)) + len(url) > MAX_STATE_CHARS
+        if index < conversation.at and full:
+            break
+        urls.insert(0, url)
+    drop = len(conversation.pictures) - len(urls)
     turns = [t | {"picture": _shift(t["picture"], drop)} for t in conversation.turns[-MAX_TURNS:]]
+    pictures = conversation.pictures[drop:]
     return {
         "version": VERSION,
         "at": max(conversation.at - drop, -1),
         "focus": conversation.focus,
-        "pictures": [{"png": _data_url(p.image), "parameters": p.parameters, "turn": p.turn} for p in pictures],
+        "pictures": [{"png": url, "parameters": p.parameters, "turn": p.turn} for url, p in zip(urls, pictures)],
         "turns": turns,
     }
 

@@ -169,3 +169,12 @@ def test_a_background_change_keeps_the_objects_pixel_for_pixel(cache):
 )
 def test_undo_and_redo_are_read_in_both_languages(message, step):
     assert _step(message) == step
+
+
+def test_the_kept_conversation_leaves_out_the_oldest_pictures_past_its_limits(talked, monkeypatch):
+    conversation, _ = talked
+    monkeypatch.setattr(chat_state, "MAX_PICTURES", 1)
+    kept = chat_state.to_json(conversation)
+    assert len(kept["pictures"]) == 1 and kept["at"] == 0
+    assert [t["picture"] for t in kept["turns"]] == [None, 0, None, None, 0, None]
+    assert chat_state.from_json(kept).current.turn == 2
