@@ -126,6 +126,10 @@ def test_ambiguous_impossible_and_idle_changes_are_refused_with_the_reason(scene
         ("is the circle big or small?", None, "The circle is large."),
         ("are there two objects?", None, "Yes, there are two objects."),
         ("what shape is on the left?", None, "The red one is a circle."),
+        ("画里有几个东西？", None, "两个"),
+        ("画面里的圆形是什么颜色", None, "红色（red）"),
+        ("画上有三角形吗？", None, "没有（no）"),
+        ("圆是大的还是小的？", None, "大的（large）"),
     ],
 )
 def test_questions_are_answered_from_the_scene(message, focus, words):

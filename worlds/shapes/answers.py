@@ -42,6 +42,7 @@ def answer(talk: Talk, text: str) -> ChatReading:
     """The answer to a question (text: the English words of the message, without '?')."""
     scene = talk.scene
     assert scene is not None
+    text = re.sub(r"^(?:in |on )?(?:the )?picture\b ?", "", text)  # 画面里的圆形… -> "picture circle …"
     if re.search(r"\bhow many\b", text):
         n = len(scene.objects)
         en = f"There {'is one object' if n == 1 else 'are two objects'}: {listing(scene)}."
@@ -58,7 +59,7 @@ def answer(talk: Talk, text: str) -> ChatReading:
         n = len(scene.objects)
         claimed = 1 if re.search(r"\b(?:one|1|single|only)\b", text) else 2
         en = f"{'Yes' if claimed == n else 'No'}, there {'is one object' if n == 1 else 'are two objects'}."
-        zh = f"{'是的' if claimed == n else '不是'}，画面里有{'一' if n == 1 else '两'}个图形（{n}）。"
+        zh = f"{'是的（yes）' if claimed == n else '不是（no）'}，画面里有{'一' if n == 1 else '两'}个图形（{n}）。"
         return _answer(talk, en, zh)
     if EXISTS.match(text):
         return _exists(talk, EXISTS.sub("", text))
@@ -101,7 +102,7 @@ def _claim_or_tell(talk: Talk, kind: str, seen: str, claimed: str | None) -> Cha
     if claimed is None:
         return _answer(talk, en[0].upper() + en[1:] + ".", zh + "。", focus)
     yes = claimed == seen
-    return _answer(talk, f"{'Yes' if yes else 'No'}, {en}.", f"{'是的' if yes else '不是'}，{zh}。", focus)
+    return _answer(talk, f"{'Yes' if yes else 'No'}, {en}.", f"{'是的（yes）' if yes else '不是（no）'}，{zh}。", focus)
 
 
 def _one(talk: Talk, ref: str) -> Obj:
@@ -152,12 +153,12 @@ def _exists(talk: Talk, text: str) -> ChatReading:
         return _answer(
             talk,
             f"No, there is none; the picture shows {listing(scene)}.",
-            f"没有；画面里是{listing(scene, True)}（{listing(scene)}）。",
+            f"没有（no）；画面里是{listing(scene, True)}（{listing(scene)}）。",
         )
     things = " and ".join(phrase(o) for o in found)
     focus = found[0].position if len(found) == 1 else talk.focus
     return _answer(
-        talk, f"Yes, there is {things}.", f"有，{'和'.join(phrase(o, True) for o in found)}（{things}）。", focus
+        talk, f"Yes, there is {things}.", f"有（yes），{'和'.join(phrase(o, True) for o in found)}（{things}）。", focus
     )
 
 
@@ -173,7 +174,7 @@ def _yes_no(talk: Talk, text: str) -> ChatReading:
             scene = talk.scene
             assert scene is not None
             en = f"{'Yes' if yes else 'No'}, {short(o, scene)} {_said(kind, o, False)}."
-            zh = f"{'是的' if yes else '不是'}，{short(o, scene, True)}{_said(kind, o, True)}。"
+            zh = f"{'是的（yes）' if yes else '不是（no）'}，{short(o, scene, True)}{_said(kind, o, True)}。"
             return _answer(talk, en, zh, o.position)
     raise Refused(
         "I did not understand the question; ask e.g. 'what is in the picture?', 'what colour is the circle?', "

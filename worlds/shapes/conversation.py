@@ -97,7 +97,8 @@ def _read(talk: Talk, message: str) -> ChatReading:
     text = " ".join(CORRECTION.sub("", text.strip()).split())
     if not text:
         raise Refused(NOT_UNDERSTOOD[0].format(message.strip()[:60]), NOT_UNDERSTOOD[1].format(message.strip()[:60]))
-    asks = QUESTION.match(text) or ("?" in words and not CHANGE.match(text))  # "can you make it green?" asks a change
+    asked = "?" in words or re.search(r"\b(?:what|which|where|how many|how big)\b", text)
+    asks = QUESTION.match(text) or (asked and not CHANGE.match(text))  # "can you make it green?" asks a change
     if talk.scene is not None and asks:
         return answer(talk, text)
     also = re.search(r"\b(?:too|as well|also|another|one more)\b", text) is not None
