@@ -1,6 +1,6 @@
 """The scripted conversations of bench/chat_quality.py: 30 in English (some with Chinese words) and 10 in
 Chinese, 3 to 6 messages each. Each message comes with what must follow, written in the contract's own
-terms (shared/STARTER_WORLD.md), independently of the conversation reader:
+terms (worlds/shapes/CONTRACT.md), independently of the conversation reader:
 
     ("draw", request)        the picture shows every attribute the request states, and no other object
     ("edit", instruction)    the picture reads as the previous picture's reading with the contract's edit applied

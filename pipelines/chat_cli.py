@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from pipelines.chat import Conversation, say
-from pipelines.metadata import save_png
+from pipelines.core.metadata import save_png
+from pipelines.tasks.chat import Conversation, say
 from zoo.errors import AtelierError
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines import chat_state
 from pipelines.__main__ import main
-from pipelines.chat import Conversation, Snapshot, _step, say
-from pipelines.metadata import read_png
+from pipelines.core.metadata import read_png
+from pipelines.tasks import chat_state
+from pipelines.tasks.chat import Conversation, Snapshot, _step, say
 from worlds.shapes.scene_parser import parse_image
 from worlds.shapes.world import parse_sentence, render_pil, shape_mask
 from zoo.errors import BadInput

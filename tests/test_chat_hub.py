@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from pipelines import chat_hub
-from pipelines.chat import Conversation, say
-from pipelines.chat_hub import GARBLED, reading_of
-from pipelines.edit_plan import region_mask
+from pipelines.tasks import chat_hub
+from pipelines.tasks.chat import Conversation, say
+from pipelines.tasks.chat_hub import GARBLED, reading_of
+from pipelines.tasks.edit_plan import region_mask
 from zoo.cache import ModelCache
 from zoo.registry import load_registry
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from pipelines import chat as chatting
-from pipelines import chat_state
+from pipelines.tasks import chat as chatting
+from pipelines.tasks import chat_state
 from ui.i18n import t
 from ui.jobs import DRAWING, handler
 from ui.studio import Studio
@@ -52,8 +52,8 @@ def chat(
         reply, and the current picture as a PNG file (None before the first).
     """
     state = chat_state.from_json(conversation)
-    with studio.runs.start(request, "chat", progress, "drawing") as run:
-        row = chatting.say(studio.cache, state, message, model or None, seed, progress=run.progress, cancel=run.cancel)
+    with studio.runs.start(request, "chat", progress, "drawing") as control:
+        state, row = studio.backend.chat(state, message, model or None, seed, control)
     thread, files = _thread(studio, state)
     current = files[state.at] if state.at >= 0 else None
     return thread, chat_state.to_json(state), row["reply"], current

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from worlds.shapes.chinese import CJK, to_english
+from worlds.shapes.zh import CJK, to_english
 
 _TO = "(?:改成|变成|换成|改为|变为|换为|涂成|染成|弄成|做成|设为|设成|换上)"
 _BIGGER = "(?:变大|放大|弄大|加大|大一点|大一些|变得更大|更大|大点)"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from worlds.shapes.requests import COLOUR_WORDS, SHAPE_WORDS, WHERE_WORDS
+from worlds.shapes.words import COLOUR_WORDS, SHAPE_WORDS, WHERE_WORDS
 from worlds.shapes.world import WHERE, Obj, Scene
 
 ZH_COLOUR = {

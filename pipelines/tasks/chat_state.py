@@ -14,8 +14,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from pipelines import metadata
-from pipelines.chat import ACTIONS, Conversation, Snapshot
+from pipelines.core import metadata
+from pipelines.tasks.chat import ACTIONS, Conversation, Snapshot
 from zoo.errors import BadInput
 
 VERSION = 1

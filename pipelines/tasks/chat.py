@@ -11,17 +11,18 @@ Models of a world read messages through World.converse; hub models through their
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
-from pipelines import inputs
-from pipelines.edit import STRENGTH, redraw
-from pipelines.results import GenerateRequest, png_parameters
-from pipelines.text2image import Progress, settings
-from worlds import world_for
+from pipelines.core import inputs
+from pipelines.core.control import RunControl
+from pipelines.core.results import GenerateRequest, png_parameters
+from pipelines.core.settings import settings
+from pipelines.judges import judge_for
+from pipelines.tasks.edit import STRENGTH, redraw
+from pipelines.tasks.generate import run
 from worlds.base import ChatReading, EditResult
 from zoo.cache import ModelCache
 from zoo.registry import ModelEntry
@@ -69,26 +70,26 @@ def say(
     seed: int | None = None,
     candidates: int = CANDIDATES,
     steps: int | None = None,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
+    control: RunControl | None = None,
 ) -> dict:
     """Carries out one message; the conversation grows by one turn, which is returned."""
     message = inputs.prompt(message, "message")
     entry = cache.registry.pick(model_id, "text-to-image")
+    world = judge_for(cache, entry).world
     seed = inputs.offset_seed(inputs.seed(seed), 1000 * len(conversation.turns))
     candidates = inputs.number(candidates, "Candidates", 0, 8, integer=True)
     step = _step(message)
     if step:
         action, reply = _undo_redo(conversation, step, _chinese(message))
         return _record(conversation, message, action, reply, conversation.at if action != "refuse" else None)
-    reading, read = _read(cache, entry, conversation, message, seed)
+    reading = _read(cache, entry, world, conversation, message, seed)
     if reading.action == "draw":
-        snapshot, reply = _draw(cache, entry, reading, message, seed, candidates, steps, progress, cancel)
+        snapshot, reply = _draw(cache, entry, world, reading, message, seed, candidates, steps, control)
         conversation.focus = None
         return _add(conversation, message, "draw", reply, snapshot)
     if reading.action == "change" and reading.change is not None and conversation.current is not None:
         current = conversation.current
-        snapshot, reply = _change(cache, entry, current, reading, message, seed, candidates, steps, progress, cancel)
+        snapshot, reply = _change(cache, entry, world, current, reading, message, (seed, candidates, steps), control)
         conversation.focus = reading.focus
         return _add(conversation, message, "change", reply, snapshot)
     if reading.action == "answer":
@@ -97,14 +98,19 @@ def say(
     return _record(conversation, message, action, reading.reply, None)
 
 
-def _read(cache: ModelCache, entry: ModelEntry, conversation: Conversation, message: str, seed: int):
-    """(the message read against the current picture, the picture's reading or None)."""
-    current = conversation.current
-    world = world_for(entry.world)
-    if world is None:
-        from pipelines.chat_hub import read_message
+def turn(cache: ModelCache, conversation: Conversation, message: str, model_id=None, seed=None, control=None):
+    """(the conversation, the turn) after `message`: what a Backend hands back, in process or from a replica."""
+    row = say(cache, conversation, message, model_id, seed, control=control)
+    return conversation, row
 
-        return read_message(cache, entry, current.image if current else None, current, message, seed), None
+
+def _read(cache: ModelCache, entry: ModelEntry, world, conversation: Conversation, message: str, seed: int):
+    """The message read against the current picture (as the world's scene parser reads it)."""
+    current = conversation.current
+    if world is None:
+        from pipelines.tasks.chat_hub import read_message
+
+        return read_message(cache, entry, current.image if current else None, current, message, seed)
     read, unreadable = None, None
     if current is not None:
         try:
@@ -114,22 +120,23 @@ def _read(cache: ModelCache, entry: ModelEntry, conversation: Conversation, mess
     reading = world.converse(read, message, conversation.focus if read else None, seed)
     if unreadable and reading.action != "draw":  # nothing to change or ask about: only a new picture helps
         reading = ChatReading("refuse", f"{unreadable} Undo, or ask for a new picture.")
-    return reading, read
+    return reading
 
 
-def _draw(cache, entry, reading: ChatReading, message: str, seed: int, candidates: int, steps, progress, cancel):
-    world = world_for(entry.world)
+def _draw(cache, entry, world, reading: ChatReading, message: str, seed, candidates, steps, control):
+    """A new picture: verify-and-refine on a world's model (candidates checked by its scene parser)."""
     request = reading.request or message
-    job = GenerateRequest(request, model=entry.id, steps=steps, seed=seed, verify=candidates or None, rounds=ROUNDS)
-    if world is None or not candidates or not entry.captioner:
-        from pipelines.text2image import run
-
-        job = GenerateRequest(request, model=entry.id, steps=steps, seed=seed, draw_as_is=world is None)
-        picture = run(cache, job, progress, cancel).pictures[0]
-    else:
-        from pipelines.verify import run_verified
-
-        picture = run_verified(cache, job, progress, cancel).pictures[0]
+    checked = world is not None and candidates and entry.captioner
+    job = GenerateRequest(
+        request,
+        model=entry.id,
+        steps=steps,
+        seed=seed,
+        verify=candidates if checked else None,
+        rounds=ROUNDS,
+        draw_as_is=world is None,  # a hub chat model wrote the prompt
+    )
+    picture = run(cache, job, control).pictures[0]
     reply = reading.reply
     if world is not None:
         try:
@@ -139,27 +146,27 @@ def _draw(cache, entry, reading: ChatReading, message: str, seed: int, candidate
     return Snapshot(picture.image, picture.parameters, 0), reply
 
 
-def _change(cache, entry, current: Snapshot, reading: ChatReading, message, seed, candidates, steps, progress, cancel):
-    """The current picture with the change redrawn in its region, through the edit path's inpainting; with
+def _change(cache, entry, world, current: Snapshot, reading: ChatReading, message, how: tuple, control):
+    """The current picture with exactly the change's region redrawn, through the edit path's inpainting; with
     candidates, up to ROUNDS batches until one reads as the changed scene."""
+    seed, candidates, steps = how
     change: EditResult = reading.change  # type: ignore[assignment]
-    run = settings(entry, steps)
+    run_settings = settings(entry, steps)
     picture = current.image.convert("RGB")
-    if picture.size != (run["width"], run["height"]):
-        picture = picture.resize((run["width"], run["height"]), Image.Resampling.LANCZOS)
-    world = world_for(entry.world)
+    if picture.size != (run_settings["width"], run_settings["height"]):
+        picture = picture.resize((run_settings["width"], run_settings["height"]), Image.Resampling.LANCZOS)
     # the region exactly, not grown as the Edit tab grows it: bench/chat_quality.py, 16 conversations, every
     # change right either way, and the pixels outside the changed objects changed by 0.51 (grown 2 px) or 0
     mask = _at_size(change.region, picture.size)
     count, rounds = (candidates, ROUNDS) if world is not None and candidates else (1, 1)
     for round_index in range(rounds):
         seeds = [inputs.offset_seed(seed, round_index * count + i) for i in range(count)]
-        images, sampler = redraw(cache, entry, picture, mask, change.sentence, seeds, run, STRENGTH, progress, cancel)
+        images, sampler = redraw(cache, entry, picture, mask, change.sentence, seeds, run_settings, STRENGTH, control)
         right = [world is None or _reads_as(world, image, change.sentence) for image in images]
         if any(right):
             break
     kept = right.index(True) if any(right) else 0
-    params = png_parameters(change.sentence, message, entry.id, seeds[kept], sampler, run, strength=STRENGTH)
+    params = png_parameters(change.sentence, message, entry.id, seeds[kept], sampler, run_settings, strength=STRENGTH)
     reply = reading.reply if any(right) else f"{reading.reply} (the redrawn picture does not read quite right; undo)"
     return Snapshot(images[kept], params | {"request": message}, 0), reply
 

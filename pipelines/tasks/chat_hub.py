@@ -10,8 +10,8 @@ import json
 
 import torch
 
-from pipelines.captioning import caption_loaded
-from pipelines.edit_plan import REGIONS, region_mask, region_named
+from pipelines.models.captioner import describe
+from pipelines.tasks.edit_plan import REGIONS, region_mask, region_named
 from worlds.base import ChatReading, EditResult
 from zoo.cache import ModelCache
 from zoo.registry import ModelEntry
@@ -37,9 +37,7 @@ def read_message(cache: ModelCache, entry: ModelEntry, image, current, message: 
         return ChatReading("refuse", f"'{entry.id}' has no chat model in the registry to read messages with.")
     seen = "no picture yet"
     if image is not None and entry.captioner:
-        captioner = cache.registry.get(entry.captioner)
-        with cache.use(captioner.id) as vlm:
-            seen = caption_loaded(vlm, [image], int(captioner.defaults.get("max_new_tokens", 40)))[0]
+        seen = describe(cache, entry.captioner, [image])[0]
     elif current is not None:
         seen = str(current.parameters.get("prompt") or "a picture")
     with cache.use(expander.id) as lm:
