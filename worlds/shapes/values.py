@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from worlds.shapes.words import BACKGROUND_WORDS, COLOUR_WORDS, SHAPE_WORDS, WHERE_WORDS
 from worlds.shapes.talk import POSITION_WORDS
+from worlds.shapes.words import BACKGROUND_WORDS, COLOUR_WORDS, SHAPE_WORDS, WHERE_WORDS
 
 BACKGROUND_NAMES = {"white": "white", "black": "black", "dark": "black", "gray": "gray", "grey": "gray"}
 SIZE_VALUES = {
