@@ -17,11 +17,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import torch
 from PIL import Image
 
+from pipelines.explain import explaining
 from pipelines.previews import Previewer, preview_steps
 from zoo.cache import ModelCache
 from zoo.errors import Cancelled, OutOfMemory
@@ -44,6 +46,8 @@ class Group:
     progress: Progress | None = None
     cancel: threading.Event | None = None
     preview: Preview | None = None
+    explain: bool = False  # record each picture's word maps (pipelines/explain.py)
+    words: list = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
     images: list[Image.Image] = field(default_factory=list)
     sampler: str = ""
@@ -85,14 +89,16 @@ class Batcher:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         preview: Preview | None = None,
+        words: list | None = None,
     ) -> tuple[list[Image.Image], str]:
-        """One picture per prompt (picture i from prompt i and seed i), and the sampler's name."""
+        """One picture per prompt (picture i from prompt i and seed i), and the sampler's name; `words`,
+        when given, receives each picture's word maps (explained calls are batched only with each other)."""
         cap = self.cap(entry)
         groups = [
-            Group(prompts[i : i + cap], negative, seeds[i : i + cap], progress, cancel, preview)
+            Group(prompts[i : i + cap], negative, seeds[i : i + cap], progress, cancel, preview, words is not None)
             for i in range(0, len(prompts), cap)
         ]
-        key = (entry.id, run["steps"], run["guidance"], run["width"], run["height"])
+        key = (entry.id, run["steps"], run["guidance"], run["width"], run["height"], words is not None)
         with self._cond:
             self._pending.setdefault(key, []).extend(groups)
             if key not in self._workers:
@@ -105,6 +111,8 @@ class Batcher:
             group.done.wait()
             if group.error is not None:
                 raise group.error
+        if words is not None:
+            words.extend(w for g in groups for w in g.words)
         return [image for g in groups for image in g.images], groups[0].sampler
 
     def cap(self, entry: ModelEntry) -> int:
@@ -193,19 +201,25 @@ class Batcher:
             if tiled and hasattr(pipe, "enable_vae_tiling"):
                 pipe.enable_vae_tiling()
             try:
-                out = pipe(
-                    prompt=prompts,
-                    negative_prompt=negatives if any(negatives) else None,
-                    num_inference_steps=run["steps"],
-                    guidance_scale=run["guidance"],
-                    width=run["width"],
-                    height=run["height"],
-                    generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
-                    callback_on_step_end=self._on_step(batch, run["steps"], max(run["width"], run["height"]) // 8),
+                recording: AbstractContextManager[list] = (
+                    explaining(pipe, prompts, run) if batch[0].explain else nullcontext([])
                 )
+                with recording as found:
+                    out = pipe(
+                        prompt=prompts,
+                        negative_prompt=negatives if any(negatives) else None,
+                        num_inference_steps=run["steps"],
+                        guidance_scale=run["guidance"],
+                        width=run["width"],
+                        height=run["height"],
+                        generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
+                        callback_on_step_end=self._on_step(batch, run["steps"], max(run["width"], run["height"]) // 8),
+                    )
             finally:
                 if tiled and hasattr(pipe, "disable_vae_tiling"):
                     pipe.disable_vae_tiling()
+            for group in batch:  # each request's maps are its own rows of the batch
+                group.words, found = found[: len(group.prompts)], found[len(group.prompts) :]
             return out.images, type(pipe.scheduler).__name__.removesuffix("Scheduler")
 
     def _on_step(self, batch: list[Group], total: int, latent_side: int):

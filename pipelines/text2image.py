@@ -87,14 +87,13 @@ def run(
     expander = NONE if job.draw_as_is else inputs.expander_choice(job.expand_with)
     used = prompt_for(cache, entry, request, expander, seed)
     seeds = [inputs.offset_seed(seed, i) for i in range(count)]
-    images, sampler = draw(cache, entry, [used] * count, negative, run, seeds, progress, cancel, preview)
-    return Generation(
-        [
-            Picture(image, png_parameters(used, request, entry.id, s, sampler, run, negative_prompt=negative))
-            for image, s in zip(images, seeds)
-        ],
-        used,
-    )
+    words: list | None = [] if job.explain else None
+    images, sampler = draw(cache, entry, [used] * count, negative, run, seeds, progress, cancel, preview, words)
+    parameters = [png_parameters(used, request, entry.id, s, sampler, run, negative_prompt=negative) for s in seeds]
+    pictures = [Picture(image, p) for image, p in zip(images, parameters)]
+    for picture, maps in zip(pictures, words or []):
+        picture.words = maps
+    return Generation(pictures, used)
 
 
 def generate(
@@ -138,7 +137,9 @@ def draw(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     preview: Preview | None = None,
+    words: list | None = None,
 ) -> tuple[list[Image.Image], str]:
     """One picture per prompt (picture i from prompt i and seed i), and the sampler's name. Requests
-    that share the model and settings may be drawn in one call with others (pipelines/batching.py)."""
-    return batcher_for(cache).draw(entry, prompts, negative, run, seeds, progress, cancel, preview)
+    that share the model and settings may be drawn in one call with others (pipelines/batching.py).
+    `words`, when given, receives each picture's word maps (pipelines/explain.py)."""
+    return batcher_for(cache).draw(entry, prompts, negative, run, seeds, progress, cancel, preview, words)
