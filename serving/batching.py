@@ -94,7 +94,7 @@ def run_jobs(
     prepared: dict[int, Prepared] = {}
     for index, (job, hook) in enumerate(zip(jobs, hooks)):
         try:
-            if job.verify or not share_draws:
+            if job.verify or job.explain or not share_draws:  # explained: maps per row, drawn by run
                 answer(index, text2image.run(cache, job, hook.progress, hook.cancel, hook.preview))
             else:
                 prepared[index] = prepare(cache, job)
