@@ -11,7 +11,7 @@ object was not drawn (the parser finds no object of its colour) counts as a miss
 layers (finest attention resolutions counted), steps counted, and how a word's map is made (its own
 tokens, or every position weighted by how much of the word it carries); the default is marked.
 
-Time: the default settings through the same path as the CLI (pipelines.text2image.run), explain on and
+Time: the default settings through the same path as the CLI (pipelines.tasks.generate.run), explain on and
 off interleaved on the same prompt and seed, median of `--repeats` runs each, at batch 1 and batch 8.
 """
 
@@ -25,11 +25,11 @@ import time
 import numpy as np
 import torch
 
-from pipelines.attention_maps import DEFAULT, Weighting
-from pipelines.explain import explaining
-from pipelines.results import NONE, GenerateRequest
-from pipelines.text2image import run, settings
-from pipelines.word_maps import WordMap
+from pipelines.core.results import NONE, GenerateRequest
+from pipelines.models.attention_maps import DEFAULT, Weighting
+from pipelines.models.explain import explaining
+from pipelines.models.word_maps import WordMap
+from pipelines.tasks.generate import run, settings
 from worlds.shapes.scene_parser import parse_image
 from worlds.shapes.world import BACKGROUNDS, CANVAS, POSITIONS, SIZES, Obj, random_scene, sentence
 from zoo.cache import ModelCache
@@ -120,7 +120,7 @@ def hit_rates(pipe, prompts: list[str], seeds: list[int], run_settings: dict, we
 
 
 def cli_path_rates(cache, prompts: list[str], seeds: list[int]) -> dict:
-    """The default choice through pipelines.text2image.run, one request at a time, as the CLI draws."""
+    """The default choice through pipelines.tasks.generate.run, one request at a time, as the CLI draws."""
     total: dict[str, list[bool]] = {}
     for prompt, seed in zip(prompts, seeds):
         job = GenerateRequest(prompt, model=MODEL, expand_with=NONE, seed=seed, explain=True)
@@ -164,7 +164,7 @@ def main() -> None:
         for weighting, mode in CHOICES:
             rates = hit_rates(pipe, prompts, seeds, run_settings, weighting, mode)
             print(row(weighting, mode, rates), flush=True)
-    print("\nThe default through pipelines.text2image.run (the CLI's path), one picture per call:")
+    print("\nThe default through pipelines.tasks.generate.run (the CLI's path), one picture per call:")
     print(row(DEFAULT, "carried", cli_path_rates(cache, prompts, seeds)))
     print("\n| pictures per call | explain off (median s) | explain on (median s) | extra |")
     print("| --- | --- | --- | --- |")

@@ -14,12 +14,13 @@ from PIL import Image
 
 from bench.explain import hottest, word_hits
 from pipelines.__main__ import main
-from pipelines.attention_maps import Recorder, RecordingProcessor, capture
-from pipelines.batching import Batcher
-from pipelines.explain import explaining, word_for_row
-from pipelines.results import NONE, GenerateRequest
-from pipelines.text2image import run, settings
-from pipelines.word_maps import WordMap, encode, token_words
+from pipelines.core.control import RunControl
+from pipelines.core.results import NONE, GenerateRequest
+from pipelines.models.attention_maps import Recorder, RecordingProcessor, capture
+from pipelines.models.batching import Batcher
+from pipelines.models.explain import explaining, word_for_row
+from pipelines.models.word_maps import WordMap, encode, token_words
+from pipelines.tasks.generate import run, settings
 from zoo.errors import Cancelled
 
 MODEL = "starter/shapes-diffusion"
@@ -194,7 +195,7 @@ def test_a_stopped_explained_run_says_so_and_restores_the_model(cache):
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(Cancelled):
-        Batcher(cache).draw(entry, [TWO[0]], "", settings(entry, steps=8), [0], cancel=cancel, words=[])
+        Batcher(cache).draw(entry, [TWO[0]], "", settings(entry, steps=8), [0], RunControl(cancel=cancel), words=[])
     with cache.use(MODEL) as pipe:
         assert not recording(pipe.unet)
 

@@ -10,7 +10,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from pipelines.results import NONE, GenerateRequest
+from pipelines.core.results import NONE, GenerateRequest
 from tests.test_app import running_app
 from ui import explain as explain_view
 from ui.studio import Studio

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from pipelines import inputs
-from pipelines.explain import request_from_png
-from pipelines.results import GenerateRequest
+from pipelines.core import inputs
+from pipelines.core.results import GenerateRequest
+from pipelines.models.explain import request_from_png
 from ui.files import uploaded_picture
 from ui.i18n import t
 from ui.jobs import DRAWING, handler

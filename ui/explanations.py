@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from pipelines.explain import word_for_row
-from pipelines.receipt import CROSS, receipt_text
-from pipelines.results import Generation, Picture
+from pipelines.core.results import Generation, Picture
+from pipelines.judges.receipt import CROSS, receipt_text
+from pipelines.models.explain import word_for_row
 
 HEAT = np.array([255, 48, 0], np.float32)  # the colour a word's map is laid on in
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from pipelines.text_rollout import rollout
+from pipelines.models.text_rollout import rollout
 
 WORD = re.compile(r"[^\W_]+")
 MODES = ("carried", "own")

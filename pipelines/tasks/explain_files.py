@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.metadata import save_png
-from pipelines.results import Generation
-from pipelines.word_maps import WordMap
+from pipelines.core.metadata import save_png
+from pipelines.core.results import Generation
+from pipelines.models.word_maps import WordMap
 
 
 def map_rows(out: Path, prompt: str, image_name: str, words: list[WordMap]) -> list[dict]:

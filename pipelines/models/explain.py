@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from pipelines import metadata
-from pipelines.attention_maps import DEFAULT, Recorder, Weighting, capture
-from pipelines.results import GenerateRequest
-from pipelines.word_maps import WORD, WordMap, word_maps
+from pipelines.core import metadata
+from pipelines.core.results import GenerateRequest
+from pipelines.models.attention_maps import DEFAULT, Recorder, Weighting, capture
+from pipelines.models.word_maps import WORD, WordMap, word_maps
 
 
 @contextmanager
