@@ -18,6 +18,7 @@ off interleaved on the same prompt and seed, median of `--repeats` runs each, at
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import time
@@ -131,11 +132,13 @@ def cli_path_rates(cache, prompts: list[str], seeds: list[int]) -> dict:
     return {kind: (sum(h) / len(h), len(h)) for kind, h in total.items()}
 
 
-def timing(cache, prompt: str, repeats: int, count: int) -> tuple[float, float]:
-    """Median seconds per run, explain off and on, interleaved."""
+def timing(cache, prompts: list[str], repeats: int, count: int) -> tuple[float, float]:
+    """Median seconds per run, explain off and on, interleaved; each pair on a prompt of its own (the text
+    encoder's rollout is kept per prompt, so a prompt seen before would cost less)."""
     off, on = [], []
     for i in range(repeats + 1):
         for explain, times in ((False, off), (True, on)):
+            prompt = prompts[(i + count * repeats) % len(prompts)]
             job = GenerateRequest(prompt, model=MODEL, expand_with=NONE, seed=i, num_images=count, explain=explain)
             start = time.perf_counter()
             run(cache, job)
@@ -157,7 +160,9 @@ def main() -> None:
     entry = cache.registry.pick(MODEL, "text-to-image")
     run_settings = settings(entry)
     print(f"{len(prompts)} canonical two-object prompts (seed {args.seed}), {MODEL}, {run_settings['steps']} steps, ")
-    print(f"torch threads {torch.get_num_threads()}; objects located by worlds/shapes/scene_parser.py\n")
+    threads, load = torch.get_num_threads(), os.getloadavg()[0]
+    print(f"torch threads {threads}, {os.cpu_count()} CPUs, load average {load:.1f} at start;")
+    print("objects located by worlds/shapes/scene_parser.py\n")
     print("| layers | steps | map of a word | shape+colour | colour | shape | bg colour | 'background' |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     with cache.use(MODEL) as pipe:
@@ -169,8 +174,9 @@ def main() -> None:
     print("\n| pictures per call | explain off (median s) | explain on (median s) | extra |")
     print("| --- | --- | --- | --- |")
     for count in (1, 8):
-        off, on = timing(cache, prompts[0], args.repeats, count)
+        off, on = timing(cache, prompts, args.repeats, count)
         print(f"| {count} | {off:.4f} | {on:.4f} | {100 * (on / off - 1):+.1f} % |", flush=True)
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 
 def row(weighting: Weighting, mode: str, rates: dict) -> str:

@@ -1,4 +1,4 @@
-"""Explain: per-word cross-attention maps (pipelines/attention_maps.py, word_maps.py, explain.py), on the
+"""Explain: per-word cross-attention maps (pipelines/models/attention_maps.py, word_maps.py, explain.py), on the
 starter model and on tiny random SD / SDXL pipelines of the real architectures (tests/tiny_hub.py)."""
 
 from __future__ import annotations

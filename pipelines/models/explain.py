@@ -1,9 +1,9 @@
 """Explain: which word drew which part of the picture (DAAM-style cross-attention maps per word).
 
 `explaining(pipe, prompts, run)` wraps one pipeline call: while it runs the UNet's cross-attention is
-recorded (pipelines/attention_maps.py); after it, picture i's words and maps are made from row i of
-the batch alone (pipelines/word_maps.py). `explain(...)` draws a picture with its maps, from a prompt
-and settings or from a PNG Atelier made (its `parameters` chunk names prompt, seed and settings).
+recorded (pipelines/models/attention_maps.py); after it, picture i's words and maps are made from row i of
+the batch alone (pipelines/models/word_maps.py). `request_from_png` turns a PNG Atelier made (its
+`parameters` chunk names prompt, seed and settings) into the request that draws it again, explained.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 
 from pipelines.core import metadata
 from pipelines.core.results import GenerateRequest
@@ -52,11 +51,6 @@ def request_from_png(path, model: str | None = None) -> GenerateRequest:
         draw_as_is=True,
         explain=True,
     )
-
-
-def explained(job: GenerateRequest) -> GenerateRequest:
-    """The same request, asking for maps (verify-and-refine is not explained: one plain run)."""
-    return replace(job, explain=True, verify=None)
 
 
 def word_for_row(row: dict, words: list[WordMap]) -> int | None:

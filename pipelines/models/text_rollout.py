@@ -4,7 +4,7 @@ encoder's output at every position carries.
 A causal text encoder moves a word into the positions after it: in "on a gray background" the colour
 reaches the UNet mostly through "background" and the end-of-text positions, not through "gray"'s own
 position. Weighting every position's attention map by how much of a word it carries gives that word's
-map (pipelines/word_maps.py); bench/explain.py measures it against the word's own positions alone.
+map (pipelines/models/word_maps.py); bench/explain.py measures it against the word's own positions alone.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ encoder's length limit are left out. A word's map is scaled so that its hottest 
 coldest 0. Two ways to make it (bench/explain.py measures both):
   "own"      the sum of the maps of the word's own tokens (all pieces of a word the tokenizer splits);
   "carried"  the maps of every position of the encoded prompt, each weighted by how much of the word
-             it carries (attention rollout through the text encoder, pipelines/text_rollout.py).
+             it carries (attention rollout through the text encoder, pipelines/models/text_rollout.py).
 """
 
 from __future__ import annotations
