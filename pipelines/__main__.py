@@ -1,4 +1,4 @@
-"""python -m pipelines generate|stylize|caption|expand|evaluate: the pipelines from the command line.
+"""python -m pipelines generate|stylize|caption|expand|evaluate|feedback: the pipelines from the command line.
 
 generate and stylize write pictures (with their parameters in the PNG) and results.jsonl into
 --out; caption and expand print one JSON line per input. Errors print one sentence and exit 2.
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from pipelines.feedback.cli import add_feedback_commands
 from pipelines.metadata import save_png
 from zoo.errors import AtelierError, BadInput
 
@@ -224,6 +225,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     add_drawing_commands(sub)
     add_reading_commands(sub)
+    add_feedback_commands(sub)
     return p
 
 

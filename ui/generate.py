@@ -9,7 +9,7 @@ import gradio as gr
 from pipelines import inputs, metadata, text2image, verify
 from pipelines.receipt import receipt_text
 from pipelines.results import AUTO, NONE, GenerateRequest, Generation
-from ui import history
+from ui import feedback, history
 from ui.files import uploaded_picture
 from ui.i18n import t
 from ui.jobs import DESCRIBING, DRAWING, handler, streamed
@@ -287,6 +287,7 @@ def layout(studio: Studio) -> SimpleNamespace:
         with gr.Column(scale=3):
             for shown_now in (c.gallery, c.parameters, c.pngs):
                 shown_now.render()
+            c.rating = feedback.widget(studio)
             c.history = gr.Gallery(
                 label=t("history"),
                 elem_id="history",
@@ -360,6 +361,7 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
         **DRAWING,
     )
     wire_history(studio, demo, c, generating)
+    feedback.watch_generate(studio, c)
     # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
     c.stop.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, **private)
     c.rewrite.click(
