@@ -204,12 +204,19 @@ def test_the_export_is_an_imagefolder_of_the_liked_pictures(store, tmp_path):
     buffer = io.BytesIO()
     Image.open(io.BytesIO(png(0))).save(buffer, format="PNG", compress_level=1)  # seed 0's pixels, other bytes
     same_pixels = Made(buffer.getvalue(), "another request", "another prompt", None, {"seed": 9}, None)
-    store.remember([same_pixels])
+    nearly = np.asarray(Image.open(io.BytesIO(png(1))), np.int16) + np.random.default_rng(0).integers(
+        -9, 10, (64, 64, 3)
+    )
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(nearly, 0, 255).astype(np.uint8)).save(buffer, format="PNG")  # seed 1's, give or take
+    near_pixels = Made(buffer.getvalue(), "a third request", "a third prompt", None, {"seed": 10}, None)
+    store.remember([same_pixels, near_pixels])
     rate(store, same_pixels.id, "up")
+    rate(store, near_pixels.id, "up")
     out = tmp_path / "liked"
     done = export(store, out, "up")
     rows = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
-    assert done.written == 4 == len(rows) and done.duplicates == [same_pixels.id]
+    assert done.written == 4 == len(rows) and done.duplicates == [same_pixels.id, near_pixels.id]
     assert {r["text"] for r in rows} == {"prompt 0", "prompt 1", "prompt 2", "prompt 4"}
     for r in rows:
         assert (out / r["file_name"]).read_bytes() == png(int(r["text"].split()[-1]))

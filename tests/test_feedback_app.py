@@ -16,6 +16,7 @@ import ui
 from pipelines.feedback.report import report
 from pipelines.feedback.store import FeedbackStore, picture_id
 from tests.test_app import free_port
+from tests.test_browser import open_browser
 from tests.test_feedback import made
 from tests.test_safety import call, tricks
 from ui import feedback, history
@@ -103,6 +104,8 @@ def test_bad_ratings_over_the_api_get_a_sentence_and_store_nothing(client, store
             client.predict(**values, api_name="/feedback")
         message = str(refused.value)
         assert message.endswith(".") and "/tmp" not in message and "etc" not in message, (values, message)
+        if "picture" in values and "picture_id" not in values:
+            assert message == feedback.NOT_MADE
     assert {k: (r.rating, r.note, r.rated_at) for k, r in stored(store).items()} == before
 
 
@@ -132,6 +135,10 @@ def test_the_widgets_pick_a_picture_prefill_its_failures_and_rate_it(studio, sto
     assert entries[0]["id"] == pid
     assert feedback.from_history(studio, entries, SimpleNamespace(index=0))[0] == pid
     assert feedback.from_history(studio, [{"thumb": "x", "id": "../x"}], SimpleNamespace(index=0))[0] is None
+    receipt = [{"attribute": "object1.colour", "wanted": "red", "seen": "blue", "ok": False}] + receipt[1:]
+    (failing,) = store.remember([made(77, receipt)])
+    _, _, choices, _ = feedback.picked(studio, failing)
+    assert choices["value"] == ["object1.colour"]  # the receipt's ✗ come ticked
     models, spots = feedback.plot_data(studio)
     assert "starter/shapes-diffusion" in set(models["model"]) and set(spots["attribute"]) >= {"object count"}
 
@@ -181,3 +188,37 @@ def test_eight_clients_rate_at_once(app_url, store, tmp_path):
     assert all(rated[m.id].note == f"n{i}" for i, m in enumerate(pictures))
     assert store.count() == before + len(pictures) and report(store.rated())["ratings"] == store.count()
     assert picture_id(pictures[0].png) == pictures[0].id
+
+
+@pytest.fixture
+def browser(tmp_path, monkeypatch):
+    yield from open_browser(tmp_path, monkeypatch, "en-US")
+
+
+def test_a_person_rates_a_new_picture_in_the_browser(browser, app_url, store, tmp_path):
+    """Generate, then 👎 under the gallery: the receipt's ✗ come ticked, and the rating is stored."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(app_url)
+    request = WebDriverWait(browser, 60).until(ready.element_to_be_clickable((By.CSS_SELECTOR, "#request textarea")))
+    assert "Ratings are kept on this server" in browser.find_element(By.ID, "ratings-kept").text
+    request.send_keys("big red ball on the left")
+    browser.find_element(By.ID, "generate-button").click()
+    heading = ".rate-heading"
+    try:
+        WebDriverWait(browser, 120, poll_frequency=0.5).until(
+            lambda d: any("Rating the picture" in e.text for e in d.find_elements(By.CSS_SELECTOR, heading))
+        )
+        before = store.count()
+        next(b for b in browser.find_elements(By.CSS_SELECTOR, ".rate-down") if b.is_displayed()).click()
+        WebDriverWait(browser, 60, poll_frequency=0.5).until(
+            lambda d: any("Saved 👎" in e.text for e in d.find_elements(By.CSS_SELECTOR, ".rate-said"))
+        )
+    finally:
+        browser.save_screenshot(str(tmp_path / "rating.png"))
+    assert store.count() == before + 1
+    newest = max(store.rated(), key=lambda r: r.rated_at)
+    assert newest.rating == "down" and newest.request == "big red ball on the left"
+    assert newest.wrong == [r["attribute"] for r in newest.receipt if not r["ok"]]  # as the receipt had it

@@ -136,15 +136,15 @@ def widget(studio: Studio) -> SimpleNamespace | None:
     if studio.feedback is None:
         return None
     w = SimpleNamespace()
-    with gr.Group():
+    with gr.Group(elem_classes=["rating"]):
         w.picked = gr.State(None)
-        w.heading = gr.Markdown(t("rate_pick"))
+        w.heading = gr.Markdown(t("rate_pick"), elem_classes=["rate-heading"])
         with gr.Row(equal_height=True):
-            w.up = gr.Button("👍", size="sm", min_width=50, scale=0)
-            w.down = gr.Button("👎", size="sm", min_width=50, scale=0)
+            w.up = gr.Button("👍", size="sm", min_width=50, scale=0, elem_classes=["rate-up"])
+            w.down = gr.Button("👎", size="sm", min_width=50, scale=0, elem_classes=["rate-down"])
             w.note = gr.Textbox(show_label=False, placeholder=t("rate_note"), max_length=MAX_NOTE, scale=4)
         w.wrong = gr.CheckboxGroup([], label=t("rate_wrong"))
-        w.said = gr.Markdown()
+        w.said = gr.Markdown(elem_classes=["rate-said"])
     for button, rating in ((w.up, "up"), (w.down, "down")):
         button.click(handler(_rating(rating), studio), [w.picked, w.note, w.wrong], [w.said], **FEEDBACK, **PRIVATE)
     return w

@@ -1,8 +1,10 @@
 """Rated pictures out as an imagefolder (pictures + metadata.jsonl rows with `file_name` and `text`, the
 prompt used), the form `python -m training prepare` and `lora` read: people's choices back into a model.
 
-Pictures with the same pixels as one already written (or nearly: the same test `training prepare` applies)
-are left out and counted, so that prepare has nothing to drop."""
+Pictures with the same pixels as one already written, or nearly (no 4 x 4 cell of a 64 x 64 picture, 1/16
+of its side in general, differs by more than 32 levels), are left out and counted: `training prepare` calls
+a picture a near duplicate only when this holds (and its perceptual hash is close too), so it has nothing
+to drop."""
 
 from __future__ import annotations
 
@@ -18,9 +20,8 @@ from tqdm.auto import tqdm
 from pipelines.feedback.store import FeedbackStore
 from zoo.errors import BadInput
 
-HASH_SIDE = 16
-NEAR_BITS = 40  # as training/prepare.py: a near duplicate differs in at most this many of 768 hash bits...
-NEAR_LEVELS = 32  # ...and in no 16 x 16 cell by more than this many levels
+CELLS = 16  # cells per side of the thumbnail compared
+NEAR_LEVELS = 32  # as training/prepare.py's near-duplicate test
 
 
 @dataclass
@@ -63,25 +64,12 @@ def export(store: FeedbackStore, out: Path, rating: str | None = "up") -> Export
 
 class _Seen:
     def __init__(self) -> None:
-        self.pictures: list[tuple[bytes, np.ndarray, np.ndarray]] = []
+        self.thumbnails: list[np.ndarray] = []
 
     def repeats(self, rgb: np.ndarray) -> bool:
         """Whether `rgb` has the same (or nearly the same) pixels as a picture seen before; else remembers it."""
-        raw, bits, cells = rgb.tobytes(), _dhash(rgb), _cells(rgb)
-        for other_raw, other_bits, other_cells in self.pictures:
-            near = (
-                int((bits != other_bits).sum()) <= NEAR_BITS and int(np.abs(cells - other_cells).max()) <= NEAR_LEVELS
-            )
-            if raw == other_raw or near:
-                return True
-        self.pictures.append((raw, bits, cells))
+        thumbnail = np.asarray(Image.fromarray(rgb).resize((CELLS, CELLS), Image.Resampling.BOX), np.int16)
+        if any(int(np.abs(thumbnail - seen).max()) <= NEAR_LEVELS for seen in self.thumbnails):
+            return True
+        self.thumbnails.append(thumbnail)
         return False
-
-
-def _dhash(rgb: np.ndarray) -> np.ndarray:
-    a = np.asarray(Image.fromarray(rgb).resize((HASH_SIDE + 1, HASH_SIDE), Image.Resampling.BOX), np.int16)
-    return (a[:, 1:, :] > a[:, :-1, :]).ravel()
-
-
-def _cells(rgb: np.ndarray) -> np.ndarray:
-    return np.asarray(Image.fromarray(rgb).resize((HASH_SIDE, HASH_SIDE), Image.Resampling.BOX), np.int16)
