@@ -12,7 +12,7 @@ import gradio as gr
 from pipelines.feedback.rating import MAX_NOTE, checked_id, rate
 from pipelines.feedback.report import report
 from pipelines.feedback.store import FeedbackStore, picture_id
-from pipelines.receipt import CROSS, TICK
+from pipelines.judges.receipt import CROSS, TICK
 from ui import history
 from ui.files import uploaded_picture
 from ui.i18n import t
