@@ -12,7 +12,10 @@ from ui.guard import RequestGuard
 from ui.i18n import I18N, t
 from ui.studio import Studio
 
-CSS = ".pixelated img { image-rendering: pixelated; }"  # a 64 x 64 picture scaled up without smoothing
+CSS = (
+    ".pixelated img { image-rendering: pixelated; }"  # a 64 x 64 picture scaled up without smoothing
+    " table.receipt { font-size: 0.85em; width: auto; } table.receipt tr.miss td { color: #c62828; }"
+)
 
 
 @dataclass(frozen=True)

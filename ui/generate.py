@@ -13,7 +13,7 @@ from pipelines.core.results import AUTO, NONE, GenerateRequest, Generation
 from pipelines.judges.receipt import receipt_text
 from pipelines.tasks import verify
 from ui import explain as explain_view
-from ui import feedback, history
+from ui import feedback, history, receipts
 from ui.files import uploaded_picture
 from ui.i18n import t
 from ui.jobs import DESCRIBING, DRAWING, handler, streamed
@@ -300,6 +300,7 @@ def layout(studio: Studio) -> SimpleNamespace:
                 settings_panel(studio, c)
         with gr.Column(scale=3):
             c.gallery.render()
+            c.receipt = gr.HTML(elem_id="receipt")
             explain_view.layout(c)
             for shown_now in (c.parameters, c.pngs):
                 shown_now.render()
@@ -379,6 +380,8 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
     )
     wire_history(studio, demo, c, generating)
     explain_view.wire(studio, c, generating)
+    generating.then(receipts.first, inputs=[c.parameters], outputs=[c.receipt], **private)
+    c.gallery.select(receipts.picked, inputs=[c.parameters], outputs=[c.receipt], **private)
     feedback.watch_generate(studio, c)
     # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
     c.stop.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, **private)
