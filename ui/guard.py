@@ -49,7 +49,7 @@ class RequestGuard:
     def __init__(self, app, blocks, per_person: int, people: People, uploads: Uploads, logins: Logins):
         self.app, self.blocks, self.per_person = app, blocks, per_person
         self.people, self.uploads, self.logins = people, uploads, logins
-        self.mcp = McpBridge(app, blocks, people)
+        self.mcp = McpBridge(app, blocks, people, self._queue_refusal)
         self._tokens: dict[str, str] = {}  # user -> a login token minted for API and MCP clients
 
     async def __call__(self, scope, receive, send):

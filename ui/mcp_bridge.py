@@ -14,6 +14,8 @@ import re
 import threading
 from collections import OrderedDict
 
+from starlette.responses import JSONResponse
+
 from ui.answers import answer, read_body, replay, with_length
 from ui.people import VOUCH, People, header, with_header
 
@@ -24,8 +26,9 @@ PICTURES = "Give each picture as the URL of a result this app made, or as a data
 
 
 class McpBridge:
-    def __init__(self, app, blocks, people: People):
+    def __init__(self, app, blocks, people: People, queue_refusal):
         self.app, self.blocks, self.people = app, blocks, people
+        self.queue_refusal = queue_refusal  # person -> the guard's sentence when they may not queue more
         self._clients: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -38,6 +41,9 @@ class McpBridge:
             body = await read_body(scope, receive, MAX_BODY)
             if body is None:
                 return await answer(scope, receive, send, 413, "The request is too large.")
+            if (call_id := _tool_call_id(body)) is not None and (refusal := self.queue_refusal(person)):
+                reply = {"jsonrpc": "2.0", "id": call_id, "result": {"content": [_text(refusal)], "isError": True}}
+                return await JSONResponse(reply)(scope, receive, send)
             scope, receive = with_length(scope, body), replay(body, receive)
         await self.app(scope, receive, sentences(send))
 
@@ -80,6 +86,21 @@ class McpBridge:
                 _, old = self._clients.popitem(last=False)
                 old.close()
         return client
+
+
+def _tool_call_id(body: bytes):
+    """The JSON-RPC id of a tools/call request (None for anything else)."""
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(message, dict) and message.get("method") == "tools/call" and isinstance(message.get("id"), str | int):
+        return message["id"]
+    return None
+
+
+def _text(sentence: str) -> dict:
+    return {"type": "text", "text": sentence}
 
 
 def hoisted(schema: dict) -> dict:
@@ -146,7 +167,7 @@ def _rewrite(raw: bytes) -> bytes:
     result, error = reply.get("result"), reply.get("error")
     if isinstance(result, dict) and result.get("isError"):
         texts = [c.get("text", "") for c in result.get("content", []) if isinstance(c, dict)]
-        result["content"] = [{"type": "text", "text": sentence(" ".join(texts))}]
+        result["content"] = [_text(sentence(" ".join(texts)))]
     elif isinstance(error, dict):
         error["message"] = sentence(str(error.get("message", "")), jsonrpc=True)
     else:
