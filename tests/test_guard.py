@@ -12,7 +12,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import gradio as gr
 import httpx
+import pytest
 
 import ui
 from tests.test_app import free_port
@@ -251,3 +253,32 @@ def test_error_answers_name_no_server_path():
     scrubbed = scrub(gradio_message.encode()).decode()
     assert repo not in scrubbed and "That file is not one this app received or made" in scrubbed
     assert repo not in scrub(f'{{"detail": "no file at {repo}/zoo/x"}}'.encode()).decode()
+
+
+def test_nothing_a_person_typed_reaches_the_log(cache, caplog, capfd):
+    import logging
+
+    from tests.test_mcp import mcp
+    from ui.jobs import guarded
+
+    caplog.set_level(logging.DEBUG)
+    secret = "violet plus for my secret project"
+
+    def broken(prompt):
+        raise ValueError(f"cannot draw {prompt}")
+
+    with pytest.raises(gr.Error, match="Something went wrong"):
+        guarded(broken)(secret)  # an unexpected failure: logged at ERROR, with where but not what
+    with serve(cache) as url, httpx.Client(base_url=url, timeout=60) as http:
+        http.post("gradio_api/call/generate", json={"data": [secret, None, None, None, None, "many"]})
+        http.post("gradio_api/api/expand", json={"data": [secret]})
+        http.post("gradio_api/call/v2/expand", json={"prompt": secret, "seed": "x" + secret})
+        http.post("gradio_api/queue/join", json={"data": [secret], "fn_index": 10_000, "session_hash": secret})
+        http.post("gradio_api/call/expand", content=b'{"data": ["' + secret.encode() + b'"')
+        mcp(url, [("generate", {"prompt": secret, "steps": "many"}), ("expand", {"prompt": secret * 200})])
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors and "ValueError" in errors[0].getMessage()
+    server_side = [r for r in caplog.records if not r.name.startswith("mcp.client")]  # not this test's own client
+    assert not [r for r in server_side if "secret project" in r.getMessage()]
+    printed = capfd.readouterr()
+    assert "secret project" not in printed.out + printed.err
