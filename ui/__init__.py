@@ -23,6 +23,7 @@ class ServeLimits:
     per_person: int = 4  # jobs one person (a login, or else an address) may have waiting or running
     max_file_size: str = "20mb"  # per upload request, all files together
     trust_proxy: bool = False  # count people by the address a proxy in front appended to X-Forwarded-For
+    share: bool = False  # a share link: the tunnel's X-Forwarded-For is trusted from loopback peers
     uploads: UploadLimits | None = None  # per-hour and on-disk upload limits (default: UploadLimits())
 
 
@@ -69,7 +70,7 @@ def guard_options(limits: ServeLimits) -> dict:
     per_request = _parse_file_size(limits.max_file_size) or UploadLimits.per_request
     return dict(
         per_person=limits.per_person,
-        people=People(trust_proxy=limits.trust_proxy),
+        people=People(trust_proxy=limits.trust_proxy, trust_loopback_proxy=limits.share),
         uploads=Uploads(limits.uploads or UploadLimits(per_request=per_request, on_disk=max(100 * 2**20, per_request))),
         logins=Logins(),
     )

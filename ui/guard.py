@@ -100,7 +100,7 @@ class RequestGuard:
             if (user := app.tokens.get(connection.cookies.get(name))) is not None:
                 return user, None
         given = connection.headers.get("authorization", "")
-        if not given.lower().startswith("basic "):
+        if not given.lower().startswith("basic ") or not isinstance(self._auth, dict):
             return None, None
         address = self.people.address(scope)
         if wait := self.logins.wait(address):

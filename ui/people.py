@@ -17,8 +17,8 @@ VOUCH = b"x-atelier-person"  # set only by this app; a client's own copy is drop
 
 
 class People:
-    def __init__(self, trust_proxy: bool = False):
-        self.trust_proxy = trust_proxy
+    def __init__(self, trust_proxy: bool = False, trust_loopback_proxy: bool = False):
+        self.trust_proxy, self.trust_loopback_proxy = trust_proxy, trust_loopback_proxy
         self.secret = secrets.token_urlsafe(24)
 
     def of(self, scope, user: str | None = None) -> str:
@@ -31,7 +31,7 @@ class People:
 
     def address(self, scope) -> str:
         peer = (scope.get("client") or ("unknown", 0))[0]
-        if self.trust_proxy:
+        if self.trust_proxy or (self.trust_loopback_proxy and is_loopback(peer)):
             forwarded = header(scope, b"x-forwarded-for")
             if forwarded:
                 return forwarded.split(",")[-1].strip()[:64] or peer
