@@ -375,7 +375,7 @@ def start_app(*flags: str, env: dict | None = None, log: Path | None = None, tim
 
 def answers(url: str, timeout: float = 10) -> bool:
     try:
-        return httpx.get(f"{url}config", timeout=timeout).status_code == 200
+        return httpx.get(f"{url}config", timeout=timeout).status_code in (200, 401)  # 401: it wants the login
     except httpx.HTTPError:
         return False
 

@@ -28,7 +28,8 @@ def well_formed(data, kind: str) -> bool:
     if not isinstance(data, dict) or (kind != "named" and not isinstance(data.get("data"), list)):
         return False
     session, index = data.get("session_hash"), data.get("fn_index")
-    return (session is None or isinstance(session, str)) and (index is None or type(index) is int)
+    index_ok = type(index) is int if kind == "join" else (index is None or type(index) is int)
+    return (session is None or isinstance(session, str)) and index_ok
 
 
 def function_that_runs(blocks, kind: str, api_name: str | None, data: dict):

@@ -42,7 +42,8 @@ BUSY = "Atelier is busy with {n} waiting jobs; try again in a minute."
 TOO_MANY = "You already have {n} jobs waiting; wait for one to finish, then send the next."
 LOG_IN = "Log in first: open the app's page, or send the login as `Authorization: Basic` (see the README)."
 WRONG_LOGIN = "That user name and password do not match."
-QUEUED_ONLY = "/{name} runs through the queue: POST /gradio_api/call/{name} instead (see the README)."
+QUEUED_ONLY = "The endpoint /{name} runs through the queue: POST /gradio_api/call/{name} instead (see the README)."
+EVENT_DATA = "Send event_data as a JSON object, or leave it out."
 
 
 class RequestGuard:
@@ -190,6 +191,10 @@ class RequestGuard:
             return 404, QUEUED_ONLY.format(name=fn.api_name or "predict")
         if kind != "run" and (refusal := self._queue_refusal(person)):
             return 503, refusal
+        if (event := data.get("event_data")) is not None:  # Gradio reads "index" and "value" without asking
+            if not isinstance(event, dict):
+                return 422, EVENT_DATA
+            data = {**data, "event_data": {"index": None, "value": None, **event}}
         if kind == "named":
             if unknown := set(data) - set(calls.names(fn)) - {"oauth_token"}:
                 return 422, f"/{api_name} takes no parameter '{sorted(unknown)[0][:40]}'."

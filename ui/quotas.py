@@ -123,4 +123,5 @@ class Logins:
 
     @staticmethod
     def sentence(seconds: float) -> str:
-        return f"Too many failed logins from your address; try again in {max(1, round(seconds))} seconds."
+        wait = max(1, round(seconds))
+        return f"Too many failed logins from your address; try again in {wait} second{'s' if wait > 1 else ''}."
