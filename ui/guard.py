@@ -32,6 +32,7 @@ CALL_ROUTES = [
     (re.compile(r"^/gradio_api/(?:run|api)/([^/]{1,200})/?$"), "run"),
     (re.compile(r"^/gradio_api/queue/join/?$"), "join"),
 ]
+FILE_ROUTES = ("/gradio_api/file=", "/gradio_api/file/", "/file=")
 MAX_BODY = 2 * 2**20  # a call's JSON (the browser's history included): pictures arrive through /upload
 SMALL_BODY = 64 * 1024  # any other POST but uploads and MCP
 LOGIN_PAGE = re.compile(
@@ -66,8 +67,9 @@ class RequestGuard:
         if user is not None:
             scope = self._logged_in(scope, user)
         person = self.people.of(scope, user)
-        send = answers.scrubbed(send)
         path, post = scope["path"], scope.get("method") == "POST"
+        if not path.startswith(FILE_ROUTES):  # those echo the path the client asked for, nothing else
+            send = answers.scrubbed(send)
         if post and path.rstrip("/") == "/login":
             return await self._login(scope, receive, send)
         if post and path.rstrip("/") == "/gradio_api/upload":
@@ -197,7 +199,7 @@ class RequestGuard:
             data = {**data, "event_data": {"index": None, "value": None, **event}}
         if kind == "named":
             if unknown := set(data) - set(calls.names(fn)) - {"oauth_token"}:
-                return 422, f"/{api_name} takes no parameter '{sorted(unknown)[0][:40]}'."
+                return 422, f"The endpoint /{api_name} takes no parameter '{sorted(unknown)[0][:40]}'."
             given = [data.get(name) for name in calls.names(fn)]
         else:
             given = data["data"]
