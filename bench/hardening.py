@@ -224,11 +224,13 @@ def url_checks(url: str) -> list[Check]:
 def history_fns(url: str) -> tuple[int, int]:
     """The fn_index of the history's load (gallery) and select (restore) events, found by their input."""
     config = httpx.get(f"{url}config", timeout=30).json()
-    saved = next(c["id"] for c in config["components"] if c.get("type") == "browserstate")
-    fns = [d for d in config["dependencies"] if d["inputs"] == [saved]]
-    load = next(d["id"] for d in fns if any(t[1] == "load" for t in d["targets"]))
-    select = next(d["id"] for d in fns if any(t[1] == "select" for t in d["targets"]))
-    return load, select
+    for saved in (c["id"] for c in config["components"] if c.get("type") == "browserstate"):
+        fns = [d for d in config["dependencies"] if d["inputs"] == [saved]]
+        load = [d["id"] for d in fns if any(t[1] == "load" for t in d["targets"])]
+        select = [d["id"] for d in fns if any(t[1] == "select" for t in d["targets"])]
+        if load and select:
+            return load[0], select[0]
+    raise LookupError("the page has no history (a browser state with load and select events)")
 
 
 def thumb() -> str:

@@ -31,9 +31,10 @@ SLOW = ["big red ball", None, None, None, None, 8, None, None, None, None, None,
 @contextmanager
 def serve(cache, auth=None, **limits):
     """An app of its own on a free loopback port, with the given ServeLimits; yields its URL."""
-    demo = ui.build_app(Studio(cache), ui.ServeLimits(**limits))
+    serve_limits = ui.ServeLimits(**limits)
+    demo = ui.build_app(Studio(cache), serve_limits)
     port = free_port()
-    options = ui.launch_options(demo, auth=auth)
+    options = ui.launch_options(demo, auth=auth, limits=serve_limits)
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **options)
     try:
         yield f"http://127.0.0.1:{port}/"

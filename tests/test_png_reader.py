@@ -11,7 +11,7 @@ import string
 import pytest
 from PIL import Image, PngImagePlugin
 
-from pipelines.metadata import MAX_TEXT, from_text, png_info, to_text
+from pipelines.core.metadata import MAX_TEXT, from_text, png_info, to_text
 from zoo.errors import BadInput
 
 CASE_SECONDS = 2.0  # a linear reader needs about a millisecond for the longest case here

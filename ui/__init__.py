@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 from starlette.middleware import Middleware
 
-from ui import caption, edit, generate, style, zoo_tab
+from ui import caption, chat, edit, generate, style, zoo_tab
 from ui.guard import RequestGuard
 from ui.i18n import I18N, t
 from ui.people import People
@@ -38,20 +38,22 @@ def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> g
             style.build(studio)
         with gr.Tab(t("tab_edit"), id="edit"):
             edit.build(studio)
+        with gr.Tab(t("tab_chat"), id="chat"):
+            chat.build(studio, demo)
         with gr.Tab(t("tab_caption"), id="caption"):
             caption.build(studio)
         with gr.Tab(t("tab_zoo"), id="zoo") as tab:
             zoo_tab.build(studio, tab)
     # api_open=False: /run and /api may not start queued work beside the queue (and its limits)
     demo.queue(max_size=limits.queue_size, default_concurrency_limit=1, api_open=False)
-    demo.atelier_limits = limits  # type: ignore[attr-defined]
     return demo
 
 
-def launch_options(demo: gr.Blocks, auth: tuple[str, str] | None = None, mcp: bool = True) -> dict:
+def launch_options(
+    demo: gr.Blocks, auth: tuple[str, str] | None = None, mcp: bool = True, limits: ServeLimits = ServeLimits()
+) -> dict:
     """What launch() needs besides host and port: the request guard, upload limits, readable errors, and
-    the MCP server (every API endpoint with its docstring becomes a tool)."""
-    limits: ServeLimits = getattr(demo, "atelier_limits", ServeLimits())
+    the MCP server (every API endpoint with its docstring becomes a tool). `limits`: those build_app got."""
     return dict(
         allowed_paths=[str(style.ASSETS)],
         show_error=True,

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines import metadata
+from pipelines.core import metadata
 from zoo.errors import BadInput
 
 NOT_UPLOADED = "Atelier only opens pictures uploaded to it; upload the picture and try again."
@@ -74,6 +74,15 @@ class Downloads:
             else:
                 image.save(path, format="PNG")
             paths.append(str(path))
+        return paths
+
+    def save_plain(self, images) -> list[str]:
+        """Pictures that carry nothing but their pixels (a word's map), one PNG each."""
+        self._prune()
+        folder = Path(tempfile.mkdtemp(dir=self.root))
+        paths = [str(folder / f"map-{i:03d}.png") for i in range(len(images))]
+        for image, path in zip(images, paths):
+            image.save(path, format="PNG")
         return paths
 
     def _prune(self) -> None:
