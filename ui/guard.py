@@ -53,6 +53,7 @@ class RequestGuard:
         self.people, self.uploads, self.logins = people, uploads, logins
         self.mcp = McpBridge(app, blocks, people, self._queue_refusal)
         self._tokens: dict[str, str] = {}  # user -> a login token minted for API and MCP clients
+        self._persons: dict[str, str] = {}  # queued event id -> its person
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -215,7 +216,14 @@ class RequestGuard:
         queue = self.blocks._queue
         if queue.max_size is not None and len(queue) >= queue.max_size:
             return BUSY.format(n=len(queue))
-        mine = sum(1 for event in list(queue.event_ids_to_events.values()) if self._person_of(event) == person)
+        events = dict(queue.event_ids_to_events)
+        for gone in [key for key in self._persons if key not in events]:
+            del self._persons[gone]
+        mine = 0
+        for key, event in events.items():  # each event's person worked out once, not at every join
+            if key not in self._persons:
+                self._persons[key] = self._person_of(event) or ""
+            mine += self._persons[key] == person
         return TOO_MANY.format(n=mine) if mine >= self.per_person else None
 
     def _person_of(self, event) -> str | None:

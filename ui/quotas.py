@@ -28,6 +28,7 @@ class Uploads:
         self._sent: dict[str, deque] = defaultdict(deque)  # person -> (time, bytes) in the last hour
         self._kept: dict[str, list] = defaultdict(list)  # person -> (time, path, bytes) still on disk
         self._lock = threading.Lock()
+        self._pruned = 0.0
 
     def refusal(self, person: str, size: int) -> str | None:
         """A sentence when `size` more bytes from `person` would pass a limit, else None."""
@@ -54,8 +55,12 @@ class Uploads:
                 self._kept[person].append((now, path, _size(path)))
 
     def prune(self, now: float | None = None) -> None:
-        """Forgets sends older than an hour and deletes uploads older than keep_seconds."""
+        """Forgets sends older than an hour and deletes uploads older than keep_seconds (at most every 10 s
+        unless a time is given)."""
+        if now is None and time.time() - self._pruned < 10:
+            return
         now = time.time() if now is None else now
+        self._pruned = now
         with self._lock:
             for person, sent in list(self._sent.items()):
                 while sent and now - sent[0][0] > 3600:
