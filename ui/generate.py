@@ -317,7 +317,7 @@ def layout(studio: Studio) -> SimpleNamespace:
                 c.clear_history = gr.Button(t("clear_history"), size="sm")
                 c.png_file = gr.File(label=t("png_drop"), file_types=[".png"], elem_id="png-info", height=90)
             c.png_settings = gr.JSON(visible=False)
-    c.saved = gr.BrowserState([], storage_key="atelier-history")
+    c.saved = gr.BrowserState([], storage_key="atelier-history", secret=history.history_secret())
     c.form = [c.prompt, c.rewritten, c.negative, c.model, c.steps, c.guidance, c.width, c.height, c.seed]
     return c
 
