@@ -1,4 +1,4 @@
-"""python -m pipelines generate|stylize|edit|chat|caption|expand|evaluate: the pipelines from the command line.
+"""python -m pipelines generate|explain|stylize|edit|chat|caption|expand|evaluate: the pipelines from the command line.
 
 generate and stylize write pictures (with their parameters in the PNG) and results.jsonl into
 --out; caption and expand print one JSON line per input. Errors print one sentence and exit 2; edit
@@ -116,6 +116,29 @@ def _ray(args):
     if args.ray_runner is None:
         raise AtelierError(NO_RAY.format(command=args.command))
     return args.ray_runner
+
+
+def cmd_explain(args) -> None:
+    from pipelines.core import inputs
+    from pipelines.core.results import GenerateRequest
+    from pipelines.models.explain import request_from_png
+    from pipelines.tasks.explain_files import write_explained
+    from pipelines.tasks.generate import run
+
+    if not args.prompt and not args.png:
+        raise AtelierError("Give at least one prompt, or a PNG Atelier made with --png FILE.")
+    expand_with = inputs.expander_choice(args.expand_with)
+    jobs = [
+        GenerateRequest(
+            p, "", args.model, expand_with, args.steps, args.guidance, seed=args.seed + 1000 * i, explain=True
+        )
+        for i, p in enumerate(args.prompt)
+    ]
+    jobs += [request_from_png(png, args.model) for png in args.png]
+    out, cache = _out_dir(args), _cache(args)
+    with open(out / "words.jsonl", "w", encoding="utf-8") as lines:
+        for index, job in enumerate(tqdm(jobs, desc="explain", unit="picture")):
+            write_explained(out, run(cache, job), job.prompt, f"{index:04d}", lines)
 
 
 def cmd_stylize(args) -> None:
@@ -246,6 +269,17 @@ def add_drawing_commands(sub) -> None:
     g.add_argument("--out", required=True)
     g.add_argument("--ray", action="store_true", help=RAY_HELP)
     g.set_defaults(run=cmd_generate)
+
+    x = sub.add_parser("explain", help="draw, and map where each word of the prompt went (DAAM)")
+    x.add_argument("prompt", nargs="*")
+    x.add_argument("--png", nargs="+", default=[], help="explain pictures Atelier made again (their settings)")
+    x.add_argument("--model", help="text-to-image model id (default: the starter model)")
+    x.add_argument("--expand-with", help="prompt-expansion model id that rewrites each prompt first")
+    x.add_argument("--seed", type=int, default=0, help="prompt i uses seed S + 1000 i")
+    x.add_argument("--steps", type=int)
+    x.add_argument("--guidance", type=float)
+    x.add_argument("--out", required=True)
+    x.set_defaults(run=cmd_explain)
 
     s = sub.add_parser("stylize", help="redraw pictures in a style")
     s.add_argument("images", nargs="+")

@@ -62,6 +62,14 @@ EN = {
     "new_conversation": "New conversation",
     "export_conversation": "Export the conversation (zip)",
     "conversation_zip": "Conversation (PNGs with their parameters + thread.json)",
+    "explain": "Explain",
+    "explain_info": "map where each word of the prompt went (plain runs)",
+    "explain_words": "Words: choose one to see where it went",
+    "explain_misses": "The receipt's ✗ rows: choose one to see its word's map",
+    "explain_overlay": "Where the word went",
+    "explain_png": "Explain a PNG Atelier made",
+    "explain_button": "Explain",
+    "explain_maps": "The picture and its word maps",
 }
 ZH = {
     "tagline": "用语言作画：带模型库的画室，离线也能用。",
@@ -117,6 +125,14 @@ ZH = {
     "new_conversation": "新对话",
     "export_conversation": "导出对话（zip）",
     "conversation_zip": "对话（带参数的 PNG + thread.json）",
+    "explain": "解释",
+    "explain_info": "显示提示词中每个词画在了哪里（普通生成）",
+    "explain_words": "词：选一个，看它画在哪里",
+    "explain_misses": "回执中的 ✗ 行：选一行，看对应词的位置图",
+    "explain_overlay": "这个词画在了哪里",
+    "explain_png": "解释一张 Atelier 生成的 PNG",
+    "explain_button": "解释",
+    "explain_maps": "图片和每个词的位置图",
 }
 I18N = gr.I18n(en=EN, **{"zh-CN": ZH, "zh": ZH})
 t = I18N  # label=t("request")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipelines.backend import Backend, LocalBackend
+from ui.explanations import Explanations
 from ui.files import Downloads
 from ui.jobs import Runs
 from zoo.cache import ModelCache
@@ -20,6 +21,7 @@ class Studio:
     defaults_reason: str = "the starter zoo"  # why the default models were chosen (zoo/defaults.py)
     runs: Runs = field(default_factory=Runs)
     downloads: Downloads = field(default_factory=Downloads)
+    explanations: Explanations = field(default_factory=Explanations)  # word maps of explained runs
 
     def __post_init__(self):
         if self.backend is None:
