@@ -142,7 +142,7 @@ def test_the_command_line_refuses_an_empty_script(registry_path, tmp_path, capsy
 def test_a_background_change_keeps_the_objects_pixel_for_pixel(cache):
     scene = parse_sentence(TWO.replace("flat style", "outline style"))
     conversation = Conversation([Snapshot(render_pil(scene), {}, 1)], 0)
-    row = say(cache, conversation, "make the background black", seed=2)
+    row = say(cache, conversation, "make the background black", seed=2, candidates=1)
     assert row["action"] == "change"
     drawn = np.zeros((64, 64), bool)
     for o in scene.objects:
