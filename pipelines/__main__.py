@@ -1,4 +1,5 @@
-"""python -m pipelines generate|explain|stylize|edit|chat|caption|expand|evaluate: the pipelines from the command line.
+"""python -m pipelines generate|explain|stylize|edit|chat|caption|expand|evaluate|feedback: the pipelines from the
+command line.
 
 generate and stylize write pictures (with their parameters in the PNG) and results.jsonl into
 --out; caption and expand print one JSON line per input. Errors print one sentence and exit 2; edit
@@ -16,6 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from pipelines.core.metadata import save_png
+from pipelines.feedback.cli import add_feedback_commands
 from zoo.errors import AtelierError, BadInput
 
 NO_RAY = "--ray runs from the top-level command line: python cli.py {command} ... --ray"
@@ -252,6 +254,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     add_drawing_commands(sub)
     add_reading_commands(sub)
+    add_feedback_commands(sub)
     return p
 
 

@@ -13,7 +13,7 @@ from pipelines.core.results import AUTO, NONE, GenerateRequest, Generation
 from pipelines.judges.receipt import receipt_text
 from pipelines.tasks import verify
 from ui import explain as explain_view
-from ui import history
+from ui import feedback, history, receipts
 from ui.files import uploaded_picture
 from ui.i18n import t
 from ui.jobs import DESCRIBING, DRAWING, handler, streamed
@@ -300,9 +300,11 @@ def layout(studio: Studio) -> SimpleNamespace:
                 settings_panel(studio, c)
         with gr.Column(scale=3):
             c.gallery.render()
+            c.receipt = gr.HTML(elem_id="receipt")
             explain_view.layout(c)
             for shown_now in (c.parameters, c.pngs):
                 shown_now.render()
+            c.rating = feedback.widget(studio)
             c.history = gr.Gallery(
                 label=t("history"),
                 elem_id="history",
@@ -315,7 +317,7 @@ def layout(studio: Studio) -> SimpleNamespace:
                 c.clear_history = gr.Button(t("clear_history"), size="sm")
                 c.png_file = gr.File(label=t("png_drop"), file_types=[".png"], elem_id="png-info", height=90)
             c.png_settings = gr.JSON(visible=False)
-    c.saved = gr.BrowserState([], storage_key="atelier-history")
+    c.saved = gr.BrowserState([], storage_key="atelier-history", secret=history.history_secret())
     c.form = [c.prompt, c.rewritten, c.negative, c.model, c.steps, c.guidance, c.width, c.height, c.seed]
     return c
 
@@ -378,6 +380,9 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
     )
     wire_history(studio, demo, c, generating)
     explain_view.wire(studio, c, generating)
+    generating.then(receipts.first, inputs=[c.parameters], outputs=[c.receipt], **private)
+    c.gallery.select(receipts.picked, inputs=[c.parameters], outputs=[c.receipt], **private)
+    feedback.watch_generate(studio, c)
     # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
     c.stop.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, **private)
     c.rewrite.click(
