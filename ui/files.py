@@ -79,6 +79,15 @@ class Downloads:
             self.on_write(paths, parameters, receipts)
         return paths
 
+    def save_plain(self, images) -> list[str]:
+        """Pictures that carry nothing but their pixels (a word's map), one PNG each."""
+        self._prune()
+        folder = Path(tempfile.mkdtemp(dir=self.root))
+        paths = [str(folder / f"map-{i:03d}.png") for i in range(len(images))]
+        for image, path in zip(images, paths):
+            image.save(path, format="PNG")
+        return paths
+
     def _prune(self) -> None:
         for old in self.root.iterdir():
             if time.time() - old.stat().st_mtime > self.keep_seconds:

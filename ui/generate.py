@@ -12,7 +12,8 @@ from pipelines.core import settings as model_settings
 from pipelines.core.results import AUTO, NONE, GenerateRequest, Generation
 from pipelines.judges.receipt import receipt_text
 from pipelines.tasks import verify
-from ui import feedback, history
+from ui import explain as explain_view
+from ui import feedback, history, receipts
 from ui.files import uploaded_picture
 from ui.i18n import t
 from ui.jobs import DESCRIBING, DRAWING, handler, streamed
@@ -45,6 +46,7 @@ def generate(
     candidates=None,
     rounds=None,
     embed_parameters=None,
+    explain=None,
     request: gr.Request = None,
     progress=gr.Progress(track_tqdm=True),
 ):
@@ -66,6 +68,7 @@ def generate(
         candidates: with verify_and_refine, pictures drawn per round.
         rounds: with verify_and_refine, rounds at most.
         embed_parameters: write the prompt and settings into the PNGs (default true).
+        explain: also map where each word of the prompt went (plain runs; see /explain for the maps).
     Returns: the pictures (each labelled with its receipt), the prompt used, the parameters, the PNG files.
     """
     job = _job(
@@ -84,6 +87,7 @@ def generate(
         candidates,
         rounds,
     )
+    job = replace(job, explain=_flag(explain) and not job.verify)
     embed = _flag(embed_parameters, studio.embed_parameters)
     if not studio.backend.loaded():  # the first request of a fresh app waits for its models: say so
         progress(0, desc="loading models and rewriting the request")
@@ -134,6 +138,7 @@ def _stream(studio: Studio, job: GenerateRequest, embed: bool, request, progress
                 if kind == "preview":
                     yield [(p, "preview") for p in value], gr.skip(), gr.skip(), gr.skip()
                 else:
+                    studio.explanations.keep(explain_view.session(request), value)
                     yield shown(studio, value, embed)
         except Cancelled:
             gr.Info("Stopped: the last preview stays on screen; nothing else was drawn.")
@@ -277,6 +282,7 @@ def layout(studio: Studio) -> SimpleNamespace:
                 with gr.Column(scale=1, min_width=110):
                     c.generate = gr.Button(t("generate"), variant="primary", elem_id="generate-button")
                     c.stop = gr.Button(t("stop"), variant="stop", size="sm")
+            c.explain = gr.Checkbox(False, label=t("explain"), elem_id="explain", info=t("explain_info"))
             c.rewritten = gr.Textbox(
                 label=t("prompt_used"), lines=2, max_lines=6, elem_id="rewritten", info=t("prompt_used_info")
             )
@@ -293,7 +299,10 @@ def layout(studio: Studio) -> SimpleNamespace:
             with gr.Accordion(t("settings"), open=False):
                 settings_panel(studio, c)
         with gr.Column(scale=3):
-            for shown_now in (c.gallery, c.parameters, c.pngs):
+            c.gallery.render()
+            c.receipt = gr.HTML(elem_id="receipt")
+            explain_view.layout(c)
+            for shown_now in (c.parameters, c.pngs):
                 shown_now.render()
             c.rating = feedback.widget(studio)
             c.history = gr.Gallery(
@@ -308,7 +317,7 @@ def layout(studio: Studio) -> SimpleNamespace:
                 c.clear_history = gr.Button(t("clear_history"), size="sm")
                 c.png_file = gr.File(label=t("png_drop"), file_types=[".png"], elem_id="png-info", height=90)
             c.png_settings = gr.JSON(visible=False)
-    c.saved = gr.BrowserState([], storage_key="atelier-history")
+    c.saved = gr.BrowserState([], storage_key="atelier-history", secret=history.history_secret())
     c.form = [c.prompt, c.rewritten, c.negative, c.model, c.steps, c.guidance, c.width, c.height, c.seed]
     return c
 
@@ -363,12 +372,16 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
             c.candidates,
             c.rounds,
             c.embed,
+            c.explain,
         ],
         outputs=[c.gallery, c.rewritten, c.parameters, c.pngs],
         api_name="generate",
         **DRAWING,
     )
     wire_history(studio, demo, c, generating)
+    explain_view.wire(studio, c, generating)
+    generating.then(receipts.first, inputs=[c.parameters], outputs=[c.receipt], **private)
+    c.gallery.select(receipts.picked, inputs=[c.parameters], outputs=[c.receipt], **private)
     feedback.watch_generate(studio, c)
     # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
     c.stop.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, **private)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from pipelines.backend import Backend, LocalBackend
 from pipelines.feedback.store import FeedbackStore
+from ui.explanations import Explanations
 from ui.files import Downloads
 from ui.jobs import Runs
 from zoo.cache import ModelCache
@@ -21,6 +22,7 @@ class Studio:
     defaults_reason: str = "the starter zoo"  # why the default models were chosen (zoo/defaults.py)
     runs: Runs = field(default_factory=Runs)
     downloads: Downloads = field(default_factory=Downloads)
+    explanations: Explanations = field(default_factory=Explanations)  # word maps of explained runs
     feedback: FeedbackStore | None = None  # where ratings go; None: ratings are off
 
     def __post_init__(self):

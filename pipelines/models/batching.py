@@ -18,6 +18,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -25,6 +26,7 @@ from PIL import Image
 
 from pipelines.core.control import CANCELLED, RunControl
 from pipelines.models.diffusion import draw_text, sampler_name
+from pipelines.models.explain import explaining
 from pipelines.models.previews import Previewer, preview_steps
 from zoo.cache import ModelCache
 from zoo.errors import Cancelled, OutOfMemory
@@ -43,6 +45,8 @@ class Group:
     negative: str
     seeds: list[int]
     control: RunControl = field(default_factory=RunControl)
+    explain: bool = False  # record each picture's word maps (pipelines/models/explain.py)
+    words: list = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
     images: list[Image.Image] = field(default_factory=list)
     sampler: str = ""
@@ -52,9 +56,10 @@ class Group:
         return self.control.cancelled()
 
 
-def compatible(entry: ModelEntry, run: dict) -> tuple:
-    """Requests with equal keys may share one pipeline call (prompts, negative prompts and seeds may differ)."""
-    return (entry.id, run["steps"], run["guidance"], run["width"], run["height"])
+def compatible(entry: ModelEntry, run: dict, explain: bool = False) -> tuple:
+    """Requests with equal keys may share one pipeline call (prompts, negative prompts and seeds may differ);
+    explained requests share calls only with each other."""
+    return (entry.id, run["steps"], run["guidance"], run["width"], run["height"], explain)
 
 
 def batcher_for(cache: ModelCache) -> Batcher:
@@ -102,22 +107,37 @@ class Batcher:
         run: dict,
         seeds: list[int],
         control: RunControl | None = None,
+        words: list | None = None,
     ) -> tuple[list[Image.Image], str]:
-        """One picture per prompt (picture i from prompt i and seed i), and the sampler's name."""
-        return self.draw_together(entry, run, [(prompts, negative, seeds, control or RunControl())])[0]
+        """One picture per prompt (picture i from prompt i and seed i), and the sampler's name; `words`, when
+        given, receives each picture's word maps (pipelines/models/explain.py)."""
+        answer = self.draw_together(
+            entry, run, [(prompts, negative, seeds, control or RunControl())], words is not None
+        )
+        if words is not None:
+            words.extend(answer[0][2])
+        return answer[0][:2]
 
     def draw_together(
-        self, entry: ModelEntry, run: dict, requests: list[tuple[list[str], str, list[int], RunControl]]
+        self,
+        entry: ModelEntry,
+        run: dict,
+        requests: list[tuple[list[str], str, list[int], RunControl]],
+        explain: bool = False,
     ) -> list:
         """Several callers' (prompts, negative, seeds, control), queued at once so they share calls where
-        the cap allows; per caller (pictures, the sampler's name), or the error it met (one caller: raised)."""
+        the cap allows; per caller (pictures, the sampler's name, and with `explain` each picture's word
+        maps), or the error it met (one caller: raised)."""
         cap = self.cap(entry)
         per_request = [
-            [Group(prompts[i : i + cap], negative, seeds[i : i + cap], control) for i in range(0, len(prompts), cap)]
+            [
+                Group(prompts[i : i + cap], negative, seeds[i : i + cap], control, explain)
+                for i in range(0, len(prompts), cap)
+            ]
             for prompts, negative, seeds, control in requests
         ]
         groups = [g for gs in per_request for g in gs]
-        key = compatible(entry, run)
+        key = compatible(entry, run, explain)
         with self._cond:
             self._pending.setdefault(key, []).extend(groups)
             if key not in self._workers:
@@ -131,7 +151,9 @@ class Batcher:
         answers = []
         for gs in per_request:
             error = next((g.error for g in gs if g.error is not None), None)
-            answers.append(error if error is not None else ([im for g in gs for im in g.images], gs[0].sampler))
+            drawn = ([im for g in gs for im in g.images], gs[0].sampler)
+            maps = ([w for g in gs for w in g.words],) if explain else ()
+            answers.append(error if error is not None else drawn + maps)
         if len(requests) == 1 and isinstance(answers[0], BaseException):
             raise answers[0]
         return answers
@@ -225,10 +247,16 @@ class Batcher:
             try:
                 text = {"prompt": prompts, "negative_prompt": negatives if any(negatives) else None}
                 on_step = self._on_step(batch, run["steps"], max(run["width"], run["height"]) // 8)
-                images = draw_text(pipe, text, run, seeds, on_step)
+                recording: AbstractContextManager[list] = (
+                    explaining(pipe, prompts, run) if batch[0].explain else nullcontext([])
+                )
+                with recording as found:
+                    images = draw_text(pipe, text, run, seeds, on_step)
             finally:
                 if tiled and hasattr(pipe, "disable_vae_tiling"):
                     pipe.disable_vae_tiling()
+            for group in batch:  # each request's maps are its own rows of the batch
+                group.words, found = found[: len(group.prompts)], found[len(group.prompts) :]
             return images, sampler_name(pipe)
 
     def _on_step(self, batch: list[Group], total: int, latent_side: int):

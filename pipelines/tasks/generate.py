@@ -34,6 +34,7 @@ class Planned:
     used: str
     seeds: list[int]
     judge: Judge
+    explain: bool = False  # each picture's word maps too (pipelines/models/explain.py)
 
 
 def run(cache: ModelCache, job: GenerateRequest, control: RunControl | None = None) -> Generation:
@@ -52,7 +53,8 @@ def plan(cache: ModelCache, job: GenerateRequest) -> Planned:
     expander = NONE if job.draw_as_is else inputs.expander_choice(job.expand_with)
     judge = judge_for(cache, entry)
     used = prompt_for(cache, judge, request, expander, seed)
-    return Planned(request, negative, entry, run, used, [inputs.offset_seed(seed, i) for i in range(count)], judge)
+    seeds = [inputs.offset_seed(seed, i) for i in range(count)]
+    return Planned(request, negative, entry, run, used, seeds, judge, job.explain)
 
 
 def draw_planned(cache: ModelCache, items: list[Planned], controls: list[RunControl]) -> list:
@@ -60,7 +62,7 @@ def draw_planned(cache: ModelCache, items: list[Planned], controls: list[RunCont
     they may share diffusion calls; per request its Generation with receipts, or the error it met."""
     first = items[0]
     asked = [([item.used] * len(item.seeds), item.negative, item.seeds, c) for item, c in zip(items, controls)]
-    drawn = batcher_for(cache).draw_together(first.entry, first.run, asked)
+    drawn = batcher_for(cache).draw_together(first.entry, first.run, asked, first.explain)
     for answer in drawn:  # a bug, unlike a sentence for the person, is raised for every caller
         if isinstance(answer, BaseException) and (len(items) == 1 or not isinstance(answer, AtelierError)):
             raise answer
@@ -69,8 +71,8 @@ def draw_planned(cache: ModelCache, items: list[Planned], controls: list[RunCont
     ]
 
 
-def _finish(item: Planned, images: list[Image.Image], sampler: str) -> Generation:
-    """The pictures with their PNG records and receipts (read by the model's judge)."""
+def _finish(item: Planned, images: list[Image.Image], sampler: str, words: list | None = None) -> Generation:
+    """The pictures with their PNG records and receipts (read by the model's judge), and word maps when explained."""
     receipts = item.judge.check(item.request, images)
     return Generation(
         [
@@ -80,8 +82,9 @@ def _finish(item: Planned, images: list[Image.Image], sampler: str) -> Generatio
                     item.used, item.request, item.entry.id, s, sampler, item.run, negative_prompt=item.negative
                 ),
                 receipt=rows,
+                words=maps,
             )
-            for image, s, rows in zip(images, item.seeds, receipts)
+            for image, s, rows, maps in zip(images, item.seeds, receipts, words or [None] * len(images))
         ],
         item.used,
     )
