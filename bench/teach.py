@@ -96,6 +96,11 @@ def draw(prompts: list[str], adapter: Path | None, seed: int) -> list[np.ndarray
     return [(p * 255).round().astype(np.uint8) for p in out]
 
 
+def save_grid(pictures: list[np.ndarray], path: Path) -> None:
+    """The pictures drawn for the new word, ten a row, to look at."""
+    Image.fromarray(np.concatenate([np.concatenate(pictures[i : i + 10], 1) for i in range(0, 40, 10)], 0)).save(path)
+
+
 class _nothing:
     def __enter__(self):
         return None
@@ -160,9 +165,7 @@ def main(argv: list[str] | None = None) -> None:
         "old_right_without_adapter": float(np.mean(base_right)),
         "machine": f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}",
     }
-    Image.fromarray(np.concatenate([np.concatenate(new[i : i + 10], 1) for i in range(0, 40, 10)], 0)).save(
-        args.work / "new_word.png"
-    )
+    save_grid(new, args.work / "new_word.png")
     print(json.dumps(figures, indent=2))
     print("targets: training <= 900 s, new word >= 0.80, old prompts >= 0.95")
 

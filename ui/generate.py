@@ -75,22 +75,8 @@ def generate(
         lora_scale: the adapter's strength, 0 to 2 (default: the adapter's own).
     Returns: the pictures (each labelled with its receipt), the prompt used, the parameters, the PNG files.
     """
-    job = _job(
-        prompt,
-        rewritten_prompt,
-        negative_prompt,
-        model,
-        expand_with,
-        steps,
-        guidance,
-        width,
-        height,
-        seed,
-        num_images,
-        verify_and_refine,
-        candidates,
-        rounds,
-    )
+    raw = (prompt, rewritten_prompt, negative_prompt, model, expand_with, steps, guidance, width, height)
+    job = _job(*raw, seed, num_images, verify_and_refine, candidates, rounds)
     job = replace(job, explain=_flag(explain) and not job.verify, lora=lora or None, lora_scale=lora_scale)
     embed = _flag(embed_parameters, studio.embed_parameters)
     if not studio.backend.loaded():  # the first request of a fresh app waits for its models: say so
@@ -267,7 +253,17 @@ def stop(studio: Studio, request: gr.Request):
 
 def build(studio: Studio, demo: gr.Blocks) -> None:
     """The tab's layout and events, inside the app's gr.Blocks."""
-    wire(studio, demo, layout(studio))
+    c = layout(studio)
+    wire(studio, demo, c)
+    # the adapters that fit the model; listed afresh on a click, so one trained meanwhile is there
+    for event in (c.model.change, c.lora.focus):
+        event(
+            handler(adapter_list, studio),
+            inputs=[c.model, c.lora],
+            outputs=[c.lora],
+            queue=False,
+            api_visibility="private",
+        )
 
 
 def layout(studio: Studio) -> SimpleNamespace:
@@ -426,9 +422,6 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
         queue=False,
         **private,
     )
-    # the adapters that fit the model; listed afresh on a click, so one trained meanwhile is there
-    for event in (c.model.change, c.lora.focus):
-        event(handler(adapter_list, studio), inputs=[c.model, c.lora], outputs=[c.lora], queue=False, **private)
     # verify and refine shows every candidate: one picture per request
     c.verify.change(
         lambda on: gr.update(value=1, interactive=not on),
