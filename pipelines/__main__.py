@@ -106,6 +106,7 @@ def cmd_generate(args) -> None:
                     expand_with=args.expand_with,
                     steps=args.steps,
                     guidance=args.guidance,
+                    decode_as=args.decode,
                 )
             picture = attach(cache, args.model, prompt, result).pictures[0]  # plain runs get their receipt here
             name = f"{index:04d}.png"
@@ -238,6 +239,11 @@ def add_drawing_commands(sub) -> None:
     g.add_argument("--guidance", type=float)
     g.add_argument("--verify", type=int, metavar="N", help="draw N candidates per round and keep the best match")
     g.add_argument("--rounds", type=int, default=2, help="with --verify: rounds of prompt rewriting at most")
+    g.add_argument(
+        "--decode",
+        choices=["fast", "full"],
+        help="fast: the model's tiny autoencoder (default on a CPU where the model has one); full: its own",
+    )
     g.add_argument("--out", required=True)
     g.add_argument("--ray", action="store_true", help=RAY_HELP)
     g.set_defaults(run=cmd_generate)

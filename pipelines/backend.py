@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
-from pipelines import captioning, prompt_expansion, receipt, style_transfer, text2image
+from pipelines import captioning, decode, prompt_expansion, receipt, style_transfer, text2image
 from pipelines.batching import Preview
-from pipelines.results import GenerateRequest, Generation, Stylized
+from pipelines.results import GenerateRequest, Generation, Picture, Stylized
 from pipelines.text2image import Progress
 from zoo.cache import ModelCache
 
@@ -59,3 +59,8 @@ class LocalBackend:
 
     def expand(self, request, model_id=None, seed=None) -> str:
         return prompt_expansion.expand(self.cache, request, model_id, seed)
+
+    def decode_full(self, keys: list) -> Generation:
+        """Fast pictures decoded again in full from their kept latents (pipelines/decode.py)."""
+        pictures = [Picture(*decode.in_full(self.cache, key)) for key in keys]
+        return Generation(pictures, pictures[0].parameters.get("prompt", ""))

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image
 
+from pipelines import decode
 from pipelines.previews import Previewer, preview_steps
 from zoo.cache import ModelCache
-from zoo.errors import Cancelled, OutOfMemory
+from zoo.errors import AtelierError, Cancelled, OutOfMemory
 from zoo.registry import ModelEntry
 
 Progress = Callable[[int, int], None]
@@ -44,6 +45,8 @@ class Group:
     progress: Progress | None = None
     cancel: threading.Event | None = None
     preview: Preview | None = None
+    decode: str = decode.FULL
+    kept: list[str] | None = None  # fast pictures: the keys of their kept latents are added here
     done: threading.Event = field(default_factory=threading.Event)
     images: list[Image.Image] = field(default_factory=list)
     sampler: str = ""
@@ -85,11 +88,14 @@ class Batcher:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         preview: Preview | None = None,
+        decode_as: str = decode.FULL,
+        kept: list[str] | None = None,
     ) -> tuple[list[Image.Image], str]:
-        """One picture per prompt (picture i from prompt i and seed i), and the sampler's name."""
+        """One picture per prompt (picture i from prompt i and seed i), and the sampler's name. Pictures
+        decoded fast keep their latents (pipelines/decode.py); their keys are added to `kept`, in order."""
         cap = self.cap(entry)
         groups = [
-            Group(prompts[i : i + cap], negative, seeds[i : i + cap], progress, cancel, preview)
+            Group(prompts[i : i + cap], negative, seeds[i : i + cap], progress, cancel, preview, decode_as, kept)
             for i in range(0, len(prompts), cap)
         ]
         key = (entry.id, run["steps"], run["guidance"], run["width"], run["height"])
@@ -189,6 +195,7 @@ class Batcher:
         negatives = [g.negative for g in batch for _ in g.prompts]
         seeds = [s for g in batch for s in g.seeds]
         self.batch_sizes.append(len(prompts))
+        on_step = self._on_step(entry, batch, run["steps"], max(run["width"], run["height"]) // 8)
         with self.cache.use(entry.id) as pipe:
             if tiled and hasattr(pipe, "enable_vae_tiling"):
                 pipe.enable_vae_tiling()
@@ -201,14 +208,36 @@ class Batcher:
                     width=run["width"],
                     height=run["height"],
                     generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
-                    callback_on_step_end=self._on_step(batch, run["steps"], max(run["width"], run["height"]) // 8),
+                    callback_on_step_end=on_step,
+                    output_type="latent",
                 )
+                images = self._decode(entry, pipe, batch, out.images)
             finally:
                 if tiled and hasattr(pipe, "disable_vae_tiling"):
                     pipe.disable_vae_tiling()
-            return out.images, type(pipe.scheduler).__name__.removesuffix("Scheduler")
+            return images, type(pipe.scheduler).__name__.removesuffix("Scheduler")
 
-    def _on_step(self, batch: list[Group], total: int, latent_side: int):
+    def _decode(self, entry: ModelEntry, pipe, batch: list[Group], latents) -> list[Image.Image]:
+        """Each caller's pictures, decoded as it asked; a fast picture's latents are kept for a full decode."""
+        images: list[Image.Image] = []
+        for group in batch:
+            mine, latents = latents[: len(group.prompts)], latents[len(group.prompts) :]
+            pictures, group.decode = decode.pictures(self.cache, entry, pipe, mine, group.decode)
+            images += pictures
+            if group.decode == decode.FAST and group.kept is not None:
+                group.kept += [decode.kept_for(self.cache).keep(entry.id, one) for one in mine]
+        return images
+
+    def _tiny(self, entry: ModelEntry):
+        """The model's tiny autoencoder for previews, or None (then the previewer's own cheap map)."""
+        if not entry.tiny_vae:
+            return None
+        try:
+            return self.cache.get(entry.tiny_vae)
+        except AtelierError:
+            return None
+
+    def _on_step(self, entry: ModelEntry, batch: list[Group], total: int, latent_side: int):
         shown = preview_steps(total, latent_side)
 
         def on_step_end(pipe, step: int, timestep, tensors: dict) -> dict:
@@ -219,7 +248,7 @@ class Batcher:
             if all(g.cancelled() for g in batch):
                 pipe._interrupt = True
             elif step + 1 in shown and any(g.preview for g in batch):
-                pictures = self.previewer.pictures(pipe, tensors["latents"])
+                pictures = self.previewer.pictures(pipe, tensors["latents"], self._tiny(entry))
                 for group in batch:
                     if group.preview and not group.cancelled():
                         group.preview(pictures[: len(group.prompts)])

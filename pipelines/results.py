@@ -27,6 +27,7 @@ class GenerateRequest:
     verify: int | None = None  # candidates per round; None or 0: plain generation
     rounds: int = 2
     draw_as_is: bool = False  # the prompt was written (or edited) by the person: no expansion
+    decode: str | None = None  # "fast" (the tiny autoencoder), "full", or None: the machine's default
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Picture:
     caption: str | None = None
     score: float | None = None
     receipt: list[dict] | None = None  # per stated attribute: wanted, seen, ok (pipelines/receipt.py)
+    latents: str | None = None  # decoded fast: the key of its kept latents, for a full decode later
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from pipelines import inputs
+from pipelines import decode, inputs
 from pipelines.batching import Preview, batcher_for
 from pipelines.prompt_expansion import prompt_for
 from pipelines.results import NONE, GenerateRequest, Generation, Picture, png_parameters
@@ -87,14 +87,20 @@ def run(
     expander = NONE if job.draw_as_is else inputs.expander_choice(job.expand_with)
     used = prompt_for(cache, entry, request, expander, seed)
     seeds = [inputs.offset_seed(seed, i) for i in range(count)]
-    images, sampler = draw(cache, entry, [used] * count, negative, run, seeds, progress, cancel, preview)
-    return Generation(
-        [
-            Picture(image, png_parameters(used, request, entry.id, s, sampler, run, negative_prompt=negative))
-            for image, s in zip(images, seeds)
-        ],
-        used,
-    )
+    mode, kept = decode.choice(job.decode, entry, cache.device), []
+    images, sampler = draw(cache, entry, [used] * count, negative, run, seeds, progress, cancel, preview, mode, kept)
+    mode = decode.FAST if kept else decode.FULL  # fast asked, but no tiny autoencoder on disk: decoded in full
+    pictures = [
+        Picture(
+            image,
+            png_parameters(used, request, entry.id, s, sampler, run, negative_prompt=negative, decode=mode),
+            latents=kept[i] if kept else None,
+        )
+        for i, (image, s) in enumerate(zip(images, seeds))
+    ]
+    if mode == decode.FAST:
+        decode.remember(cache, pictures)
+    return Generation(pictures, used)
 
 
 def generate(
@@ -111,6 +117,7 @@ def generate(
     expand_with: str | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    decode_as: str | None = None,
 ) -> Generation:
     """Plain generation from keyword arguments (see GenerateRequest)."""
     job = GenerateRequest(
@@ -124,6 +131,7 @@ def generate(
         height,
         seed,
         num_images,
+        decode=decode_as,
     )
     return run(cache, job, progress, cancel)
 
@@ -138,7 +146,10 @@ def draw(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     preview: Preview | None = None,
+    decode_as: str = decode.FULL,
+    kept: list[str] | None = None,
 ) -> tuple[list[Image.Image], str]:
     """One picture per prompt (picture i from prompt i and seed i), and the sampler's name. Requests
-    that share the model and settings may be drawn in one call with others (pipelines/batching.py)."""
-    return batcher_for(cache).draw(entry, prompts, negative, run, seeds, progress, cancel, preview)
+    that share the model and settings may be drawn in one call with others (pipelines/batching.py).
+    `decode_as` fast: the keys of the pictures' kept latents are added to `kept`."""
+    return batcher_for(cache).draw(entry, prompts, negative, run, seeds, progress, cancel, preview, decode_as, kept)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 from starlette.middleware import Middleware
 
-from ui import caption, edit, generate, style, zoo_tab
+from ui import caption, decode_full, edit, generate, style, zoo_tab
 from ui.guard import RequestGuard
 from ui.i18n import I18N, t
 from ui.studio import Studio
@@ -28,7 +28,7 @@ def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> g
         gr.Markdown("# Atelier")
         gr.Markdown(t("tagline"))
         with gr.Tab(t("tab_generate"), id="generate"):
-            generate.build(studio, demo)
+            decode_full.wire(studio, generate.build(studio, demo))
         with gr.Tab(t("tab_style"), id="style"):
             style.build(studio)
         with gr.Tab(t("tab_edit"), id="edit"):

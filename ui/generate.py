@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from pipelines import inputs, metadata, text2image, verify
+from pipelines import decode, inputs, metadata, text2image, verify
 from pipelines.receipt import receipt_text
 from pipelines.results import AUTO, NONE, GenerateRequest, Generation
 from ui import history
@@ -42,6 +42,7 @@ def generate(
     candidates=None,
     rounds=None,
     embed_parameters=None,
+    decode=None,
     request: gr.Request = None,
     progress=gr.Progress(track_tqdm=True),
 ):
@@ -63,6 +64,8 @@ def generate(
         candidates: with verify_and_refine, pictures drawn per round.
         rounds: with verify_and_refine, rounds at most.
         embed_parameters: write the prompt and settings into the PNGs (default true).
+        decode: "fast" (the model's tiny autoencoder; /decode_full redoes it in full later) or "full"
+            (default: fast on a CPU where the model has a tiny autoencoder).
     Returns: the pictures (each labelled with its receipt), the prompt used, the parameters, the PNG files.
     """
     job = _job(
@@ -80,6 +83,7 @@ def generate(
         verify_and_refine,
         candidates,
         rounds,
+        decode,
     )
     embed = _flag(embed_parameters, studio.embed_parameters)
     if not studio.cache.loaded():  # the first request of a fresh app waits for its models: say so
@@ -102,6 +106,7 @@ def _job(
     verify_and_refine,
     candidates,
     rounds,
+    decode=None,
 ) -> GenerateRequest:
     """The typed request of /generate's raw values (None: the default); the pipelines check each value."""
     written = " ".join(str(rewritten_prompt or "").split())
@@ -119,6 +124,7 @@ def _job(
         verify=(4 if candidates is None else candidates) if _flag(verify_and_refine) else None,
         rounds=2 if rounds is None else rounds,
         draw_as_is=bool(written),
+        decode=decode or None,
     )
 
 
@@ -153,6 +159,8 @@ def shown(studio: Studio, result: Generation, embed: bool):
         "receipts": receipts,
         **result.checks(),
     }
+    if kept := [p.latents for p in result.pictures if p.latents]:
+        details["kept latents"] = kept  # ui/decode_full.py decodes them again in full
     return list(zip(files, labels)), result.used_prompt, details, files
 
 
@@ -238,9 +246,11 @@ def stop(studio: Studio, request: gr.Request):
         gr.Info("Stopping after the current step.")
 
 
-def build(studio: Studio, demo: gr.Blocks) -> None:
-    """The tab's layout and events, inside the app's gr.Blocks."""
-    wire(studio, demo, layout(studio))
+def build(studio: Studio, demo: gr.Blocks) -> SimpleNamespace:
+    """The tab's layout and events, inside the app's gr.Blocks; its components, for other modules' events."""
+    c = layout(studio)
+    wire(studio, demo, c)
+    return c
 
 
 def layout(studio: Studio) -> SimpleNamespace:
@@ -285,7 +295,9 @@ def layout(studio: Studio) -> SimpleNamespace:
             with gr.Accordion(t("settings"), open=False):
                 settings_panel(studio, c)
         with gr.Column(scale=3):
-            for shown_now in (c.gallery, c.parameters, c.pngs):
+            c.gallery.render()
+            c.decode_full = gr.Button(t("decode_full"), size="sm", elem_id="decode-full")  # ui/decode_full.py
+            for shown_now in (c.parameters, c.pngs):
                 shown_now.render()
             c.history = gr.Gallery(
                 label=t("history"),
@@ -327,6 +339,12 @@ def settings_panel(studio: Studio, c: SimpleNamespace) -> None:
         c.seed = gr.Number(-1, precision=0, label=t("seed"), minimum=-1, maximum=inputs.MAX_SEED, elem_id="seed")
         c.num_images = gr.Slider(1, text2image.MAX_IMAGES, value=1, step=1, label=t("num_images"))
     c.embed = gr.Checkbox(studio.embed_parameters, label=t("embed"))
+    c.decode = gr.Radio(
+        list(decode.DECODES),
+        value=decode.FAST if studio.cache.device == "cpu" else decode.FULL,
+        label=t("decode"),
+        info=t("decode_info"),
+    )
     c.verify = gr.Checkbox(False, label=t("verify"))
     with gr.Row():
         c.candidates = gr.Slider(1, verify.MAX_CANDIDATES, value=4, step=1, label=t("candidates"))
@@ -354,6 +372,7 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
             c.candidates,
             c.rounds,
             c.embed,
+            c.decode,
         ],
         outputs=[c.gallery, c.rewritten, c.parameters, c.pngs],
         api_name="generate",

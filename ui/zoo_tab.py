@@ -8,7 +8,6 @@ from ui.i18n import t
 from ui.jobs import LOADING, handler
 from ui.studio import Studio
 from zoo import hub
-from zoo.defaults import CPU_SD_TURBO_SECONDS
 
 HEADERS = ["id", "task", "licence", "memory", "state", "description"]
 
@@ -45,12 +44,16 @@ def summary(studio: Studio) -> str:
         "they load on first use and the least recently used ones are unloaded to make room."
     )
     text += f" Defaults: {studio.defaults_reason}."
-    if cache.device == "cpu":
-        text += (
-            f" On this CPU a 512 x 512 SD-Turbo picture takes about {CPU_SD_TURBO_SECONDS} s (most of it the "
-            "autoencoder's decode); the starter models answer in a fraction of a second."
-        )
-    return text + (" The hub is **offline**: only models already on this machine can load." if hub.offline() else "")
+    text += " The hub is **offline**: only models already on this machine can load." if hub.offline() else ""
+    return text + cpu_levers(cache)
+
+
+def cpu_levers(cache) -> str:
+    """On a CPU: which levers the diffusion models load with (zoo/cpu_path.py), and why."""
+    if not cache.cpu_levers:
+        return ""
+    lines = [f"- {'on' if lever.on else 'off'}: **{lever.name}**: {lever.why}" for lever in cache.cpu_levers]
+    return "\n\n**CPU path** (real diffusion models and tiny autoencoders):\n\n" + "\n".join(lines)
 
 
 def build(studio: Studio, tab: gr.Tab) -> None:

@@ -11,12 +11,13 @@ from worlds import KNOWN_WORLDS
 from zoo.errors import BadInput, InvalidRegistry, UnknownModel
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parent / "registry.toml"
-TASKS = ("text-to-image", "prompt-expansion", "captioning", "image-scoring")
+TASKS = ("text-to-image", "prompt-expansion", "captioning", "image-scoring", "vae")
 LOADERS = {
     "text-to-image": ("StableDiffusionPipeline", "StableDiffusionXLPipeline"),
     "prompt-expansion": ("AutoModelForCausalLM",),
     "captioning": ("BlipForConditionalGeneration",),
     "image-scoring": ("CLIPModel",),
+    "vae": ("AutoencoderTiny",),
 }
 DTYPES = ("float16", "bfloat16", "float32")
 DEVICES = ("cuda", "mps", "cpu")
@@ -47,6 +48,7 @@ class ModelEntry:
     expander: str | None = None
     captioner: str | None = None
     scorer: str | None = None
+    tiny_vae: str | None = None  # text-to-image: the tiny autoencoder of previews and fast decode
     world: str | None = None  # "shapes": the model speaks the starter world's canonical sentences
 
     @property
@@ -130,6 +132,7 @@ def load_registry(path: Path | str = DEFAULT_REGISTRY) -> Registry:
             (listed.expander, "prompt-expansion"),
             (listed.captioner, "captioning"),
             (listed.scorer, "image-scoring"),
+            (listed.tiny_vae, "vae"),
         )
         for ref, task in refs:
             if ref and (ref not in entries or entries[ref].task != task):
