@@ -78,7 +78,7 @@ def atelier(registry: Path, out: Path, mode: str) -> dict:
     import torch
 
     import pipelines.__main__ as cli
-    from pipelines import decode
+    from pipelines.models import decode
 
     marks, kept, caches = [], [], []
     save, pictures, make_cache = cli.save_png, decode.pictures, cli._cache
@@ -99,11 +99,11 @@ def atelier(registry: Path, out: Path, mode: str) -> dict:
 
 
 def preview_cost(cache, latents) -> dict:
-    """Seconds of one 512 x 512 preview (pipelines/previews.py, through the tiny autoencoder) and of one UNet
+    """Seconds of one 512 x 512 preview (pipelines/models/previews.py, through the tiny autoencoder) and of one UNet
     step of the same model as loaded (the CPU path's UNet), medians of 3."""
     import torch
 
-    from pipelines.previews import Previewer
+    from pipelines.models.previews import Previewer
     from zoo.registry import ModelEntry
 
     entry: ModelEntry = cache.registry.get(MODEL)

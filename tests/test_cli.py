@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from pipelines.__main__ import main
-from pipelines.metadata import read_png
+from pipelines.core.metadata import read_png
 from worlds.shapes.world import Obj, Scene, render_pil
 
 REPO = Path(__file__).resolve().parent.parent

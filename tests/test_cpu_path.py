@@ -1,4 +1,4 @@
-"""The CPU path (zoo/cpu_path.py), fast and full decode with kept latents (pipelines/decode.py), previews
+"""The CPU path (zoo/cpu_path.py), fast and full decode with kept latents (pipelines/models/decode.py), previews
 through the tiny autoencoder, and the CPU default, on the tiny hub's random-weight models."""
 
 from __future__ import annotations
@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipelines import decode, text2image
-from pipelines.results import GenerateRequest
+from pipelines.core.control import RunControl
+from pipelines.core.results import GenerateRequest
+from pipelines.models import decode
+from pipelines.tasks import generate as text2image
 from zoo import cpu_path, defaults
 from zoo.cache import ModelCache
 from zoo.errors import BadInput, InvalidRegistry
@@ -110,14 +112,14 @@ def test_decode_choices_and_kept_latents_refuse_bad_values(hub_cache):
 
 
 def test_previews_go_through_the_tiny_autoencoder(hub_cache, monkeypatch):
-    from pipelines import previews
+    from pipelines.models import previews
 
     used = []
     real = previews._tiny_decode
     monkeypatch.setattr(previews, "_tiny_decode", lambda *a: used.append(a[1].shape) or real(*a))
     shown = []
     job = GenerateRequest("a red cat", model=SD_TURBO, seed=3, steps=8, width=64, height=64, decode="fast")
-    text2image.run(hub_cache, job, preview=shown.append)
+    text2image.run(hub_cache, job, RunControl(preview=shown.append))
     assert shown and used and all(p.size == (64, 64) for pictures in shown for p in pictures)
 
 

@@ -1,5 +1,5 @@
 """'Decode in full' under the pictures: the last fast pictures decoded again by the model's own
-autoencoder, from their kept latents (pipelines/decode.py), without drawing again."""
+autoencoder, from their kept latents (pipelines/models/decode.py), without drawing again."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from pipelines import decode
+from pipelines.models import decode
 from ui.generate import shown
 from ui.jobs import DRAWING, handler
 from ui.studio import Studio

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -81,10 +82,18 @@ def to_images(rgb: torch.Tensor) -> list[Image.Image]:
 
 
 @dataclass
+class Decode:
+    """How one caller's pictures are decoded (FAST or FULL) and, once decoded fast, their kept latents' keys."""
+
+    mode: str = FULL
+    kept: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Kept:
     model: str
     latents: torch.Tensor  # one picture's, on the CPU
-    parameters: dict = field(default_factory=dict)  # the fast picture's (pipelines/results.png_parameters)
+    parameters: dict = field(default_factory=dict)  # the fast picture's (pipelines/core/results.png_parameters)
 
 
 class KeptLatents:
@@ -112,14 +121,16 @@ class KeptLatents:
 
 
 def kept_for(cache: ModelCache) -> KeptLatents:
-    """The kept latents of this cache: one store per cache, made on first use and kept on the cache."""
+    """The kept latents of this cache: one store per cache, made on first use, gone with the cache."""
     with _MAKING:
-        if getattr(cache, "kept_latents", None) is None:
-            cache.kept_latents = KeptLatents()  # type: ignore[attr-defined]
-        return cache.kept_latents  # type: ignore[attr-defined]
+        store = _STORES.get(cache)
+        if store is None:
+            store = _STORES[cache] = KeptLatents()
+        return store
 
 
 _MAKING = threading.Lock()
+_STORES: weakref.WeakKeyDictionary[ModelCache, KeptLatents] = weakref.WeakKeyDictionary()
 
 
 def remember(cache: ModelCache, pictures: list) -> None:
