@@ -151,19 +151,19 @@ def bf16_inside(module: torch.nn.Module) -> None:
     way in, outputs back up on the way out, so the pipeline around it (schedulers, other parts) stays float32."""
     if getattr(module, "_atelier_bf16", False):
         return
-    # parameter by parameter, the float32 copy of each freed as it goes (nn.Module's own `to`: diffusers'
-    # warns about modules to keep in float32, which these models do not have)
+    # nn.Module's own `to`: diffusers' warns about modules to keep in float32, which these models do not have
     torch.nn.Module.to(module, torch.bfloat16)
     names = list(inspect.signature(module.forward).parameters)
     names[0] = CAST_IN[0]  # the first input is the sample, whatever its name (TAESD's decoder calls it x)
 
     def down(module, args, kwargs):
-        args = tuple(_cast(a, torch.bfloat16) if n in CAST_IN else a for n, a in zip(names, args))
+        cast = [i < len(names) and names[i] in CAST_IN for i in range(len(args))]
+        args = tuple(_cast(a, torch.bfloat16) if c else a for a, c in zip(args, cast))
         return args, {k: _cast(v, torch.bfloat16) if k in CAST_IN else v for k, v in kwargs.items()}
 
     module.register_forward_pre_hook(down, with_kwargs=True)
     module.register_forward_hook(_up)
-    module._atelier_bf16 = True
+    module._atelier_bf16 = True  # type: ignore[assignment]
 
 
 def _cast(value, dtype: torch.dtype):
