@@ -9,10 +9,12 @@ from pipelines.core.control import RunControl
 from pipelines.core.results import GenerateRequest, Generation, Picture, Stylized
 from pipelines.models import decode
 from pipelines.models.expander import expand
+from pipelines.tasks import chat as chatting
 from pipelines.tasks import edit as editing
 from pipelines.tasks import generate, stylize
 from pipelines.tasks.caption import caption
 from zoo.cache import ModelCache
+from zoo.errors import BadInput
 from zoo.registry import Registry
 
 UNLOADED, BUSY, NOT_LOADED = "unloaded", "busy", "not loaded"  # what unload() answers
@@ -44,6 +46,12 @@ class Backend(Protocol):
 
     def outpaint(self, image, side: str, prompt: str, model_id=None, seed=None, control=None) -> editing.Edited: ...
 
+    def chat(
+        self, conversation, message: str, model_id=None, seed=None, control=None
+    ) -> tuple[chatting.Conversation, dict]:
+        """(the conversation, its new turn) after one message (pipelines/tasks/chat.py)."""
+        ...
+
     def caption(self, pictures: list, model_id: str | None = None) -> list[str]: ...
 
     def expand(self, request: str, model_id: str | None = None, seed: int | None = None) -> str: ...
@@ -64,6 +72,10 @@ class Backend(Protocol):
 
     def unload(self, model_id: str) -> str:
         """UNLOADED, BUSY (a job holds it) or NOT_LOADED."""
+        ...
+
+    def add_entries(self, entries: list) -> None:
+        """Registry entries added while serving (adapters the Train tab made)."""
         ...
 
 
@@ -100,6 +112,9 @@ class LocalBackend:
     def outpaint(self, image, side, prompt, model_id=None, seed=None, control=None):
         return editing.outpaint(self.cache, image, side, prompt, model_id=model_id, seed=seed, control=control)
 
+    def chat(self, conversation, message, model_id=None, seed=None, control=None):
+        return chatting.turn(self.cache, conversation, message, model_id, seed, control)
+
     def caption(self, pictures, model_id=None) -> list[str]:
         return caption(self.cache, pictures, model_id=model_id)
 
@@ -129,8 +144,13 @@ class LocalBackend:
         return list(self.cache.loaded())
 
     def load(self, model_id: str) -> None:
-        self.registry.get(model_id)  # an unknown id gets its sentence before anything loads
+        entry = self.registry.get(model_id)  # an unknown id gets its sentence before anything loads
+        if entry.task == "lora":
+            raise BadInput(f"'{model_id}' is a LoRA adapter: it is put on its model for each run (Generate: Adapter).")
         self.cache.get(model_id)
+
+    def add_entries(self, entries: list) -> None:
+        self.cache.registry = self.registry.with_entries(entries)
 
     def unload(self, model_id: str) -> str:
         self.registry.get(model_id)

@@ -18,6 +18,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -25,7 +26,9 @@ from PIL import Image
 
 from pipelines.core.control import CANCELLED, RunControl
 from pipelines.models import decode
+from pipelines.models.adapters import adapter_on
 from pipelines.models.diffusion import draw_text, sampler_name
+from pipelines.models.explain import explaining
 from pipelines.models.previews import Previewer, preview_steps
 from zoo.cache import ModelCache
 from zoo.errors import AtelierError, Cancelled, OutOfMemory
@@ -44,6 +47,8 @@ class Group:
     negative: str
     seeds: list[int]
     control: RunControl = field(default_factory=RunControl)
+    explain: bool = False  # record each picture's word maps (pipelines/models/explain.py)
+    words: list = field(default_factory=list)
     finish: decode.Decode = field(default_factory=decode.Decode)  # fast or full; fast: the kept latents' keys
     done: threading.Event = field(default_factory=threading.Event)
     images: list[Image.Image] = field(default_factory=list)
@@ -54,9 +59,11 @@ class Group:
         return self.control.cancelled()
 
 
-def compatible(entry: ModelEntry, run: dict) -> tuple:
-    """Requests with equal keys may share one pipeline call (prompts, negative prompts and seeds may differ)."""
-    return (entry.id, run["steps"], run["guidance"], run["width"], run["height"])
+def compatible(entry: ModelEntry, run: dict, explain: bool = False) -> tuple:
+    """Requests with equal keys may share one pipeline call (prompts, negative prompts and seeds may differ);
+    explained requests share calls only with each other, and a LoRA adapter (and its scale) with its own."""
+    key = (entry.id, run["steps"], run["guidance"], run["width"], run["height"], explain)
+    return key + (run.get("lora"), run.get("lora_scale"))
 
 
 def batcher_for(cache: ModelCache) -> Batcher:
@@ -104,31 +111,41 @@ class Batcher:
         run: dict,
         seeds: list[int],
         control: RunControl | None = None,
+        words: list | None = None,
         finish: decode.Decode | None = None,
     ) -> tuple[list[Image.Image], str]:
-        """One picture per prompt (picture i from prompt i and seed i), and the sampler's name. `finish`: how
-        the pictures are decoded (default: in full); a fast decode adds its kept latents' keys to it."""
-        request = (prompts, negative, seeds, control or RunControl(), finish or decode.Decode())
-        return self.draw_together(entry, run, [request])[0]
+        """One picture per prompt (picture i from prompt i and seed i), and the sampler's name; `words`, when
+        given, receives each picture's word maps (pipelines/models/explain.py); `finish`: how the pictures
+        are decoded (default: in full), a fast decode adding its kept latents' keys to it."""
+        answer = self.draw_together(
+            entry, run, [(prompts, negative, seeds, control or RunControl())], words is not None, [finish]
+        )
+        if words is not None:
+            words.extend(answer[0][2])
+        return answer[0][:2]
 
     def draw_together(
         self,
         entry: ModelEntry,
         run: dict,
-        requests: list[tuple[list[str], str, list[int], RunControl, decode.Decode]],
+        requests: list[tuple[list[str], str, list[int], RunControl]],
+        explain: bool = False,
+        finishes: list[decode.Decode | None] | None = None,
     ) -> list:
-        """Several callers' (prompts, negative, seeds, control, decode), queued at once so they share calls
-        where the cap allows; per caller (pictures, the sampler's name), or the error it met (one: raised)."""
+        """Several callers' (prompts, negative, seeds, control), queued at once so they share calls where
+        the cap allows; per caller (pictures, the sampler's name, and with `explain` each picture's word
+        maps), or the error it met (one caller: raised). `finishes`: per caller, how its pictures are decoded."""
         cap = self.cap(entry)
+        decodes = [f or decode.Decode() for f in finishes or [None] * len(requests)]
         per_request = [
             [
-                Group(prompts[i : i + cap], negative, seeds[i : i + cap], control, finish)
+                Group(prompts[i : i + cap], negative, seeds[i : i + cap], control, explain, finish=finish)
                 for i in range(0, len(prompts), cap)
             ]
-            for prompts, negative, seeds, control, finish in requests
+            for (prompts, negative, seeds, control), finish in zip(requests, decodes)
         ]
         groups = [g for gs in per_request for g in gs]
-        key = compatible(entry, run)
+        key = compatible(entry, run, explain)
         with self._cond:
             self._pending.setdefault(key, []).extend(groups)
             if key not in self._workers:
@@ -142,7 +159,9 @@ class Batcher:
         answers = []
         for gs in per_request:
             error = next((g.error for g in gs if g.error is not None), None)
-            answers.append(error if error is not None else ([im for g in gs for im in g.images], gs[0].sampler))
+            drawn = ([im for g in gs for im in g.images], gs[0].sampler)
+            maps = ([w for g in gs for w in g.words],) if explain else ()
+            answers.append(error if error is not None else drawn + maps)
         if len(requests) == 1 and isinstance(answers[0], BaseException):
             raise answers[0]
         return answers
@@ -230,17 +249,23 @@ class Batcher:
         seeds = [s for g in batch for s in g.seeds]
         self._sizes.append(len(prompts))
         self.calls += 1
-        with self.cache.use(entry.id) as pipe:
+        with self.cache.use(entry.id) as pipe, adapter_on(self.cache.registry, pipe, run):
             if tiled and hasattr(pipe, "enable_vae_tiling"):
                 pipe.enable_vae_tiling()
             try:
                 text = {"prompt": prompts, "negative_prompt": negatives if any(negatives) else None}
                 on_step = self._on_step(entry, batch, run["steps"], max(run["width"], run["height"]) // 8)
-                latents = draw_text(pipe, text, run, seeds, on_step, output_type="latent")
+                recording: AbstractContextManager[list] = (
+                    explaining(pipe, prompts, run) if batch[0].explain else nullcontext([])
+                )
+                with recording as found:
+                    latents = draw_text(pipe, text, run, seeds, on_step, output_type="latent")
                 images = self._decode(entry, pipe, batch, latents)
             finally:
                 if tiled and hasattr(pipe, "disable_vae_tiling"):
                     pipe.disable_vae_tiling()
+            for group in batch:  # each request's maps are its own rows of the batch
+                group.words, found = found[: len(group.prompts)], found[len(group.prompts) :]
             return images, sampler_name(pipe)
 
     def _decode(self, entry: ModelEntry, pipe, batch: list[Group], latents) -> list[Image.Image]:

@@ -4,7 +4,7 @@ Verify-and-refine (tasks/verify.py) is the same entry with candidates asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image
 
@@ -35,7 +35,8 @@ class Planned:
     used: str
     seeds: list[int]
     judge: Judge
-    finish: decode.Decode  # fast or full decode; fast: the kept latents' keys, once drawn
+    explain: bool = False  # each picture's word maps too (pipelines/models/explain.py)
+    finish: decode.Decode = field(default_factory=decode.Decode)  # fast or full; fast: the kept latents' keys
 
 
 def run(cache: ModelCache, job: GenerateRequest, control: RunControl | None = None) -> Generation:
@@ -56,17 +57,16 @@ def plan(cache: ModelCache, job: GenerateRequest) -> Planned:
     used = prompt_for(cache, judge, request, expander, seed)
     seeds = [inputs.offset_seed(seed, i) for i in range(count)]
     finish = decode.Decode(decode.choice(job.decode, entry, cache.device))
-    return Planned(request, negative, entry, run, used, seeds, judge, finish)
+    return Planned(request, negative, entry, run, used, seeds, judge, job.explain, finish)
 
 
 def draw_planned(cache: ModelCache, items: list[Planned], controls: list[RunControl]) -> list:
     """Planned requests of one model and settings (pipelines.models.batching.compatible), queued together so
     they may share diffusion calls; per request its Generation with receipts, or the error it met."""
     first = items[0]
-    asked = [
-        ([item.used] * len(item.seeds), item.negative, item.seeds, c, item.finish) for item, c in zip(items, controls)
-    ]
-    drawn = batcher_for(cache).draw_together(first.entry, first.run, asked)
+    asked = [([item.used] * len(item.seeds), item.negative, item.seeds, c) for item, c in zip(items, controls)]
+    finishes: list[decode.Decode | None] = [item.finish for item in items]
+    drawn = batcher_for(cache).draw_together(first.entry, first.run, asked, first.explain, finishes)
     for answer in drawn:  # a bug, unlike a sentence for the person, is raised for every caller
         if isinstance(answer, BaseException) and (len(items) == 1 or not isinstance(answer, AtelierError)):
             raise answer
@@ -76,8 +76,11 @@ def draw_planned(cache: ModelCache, items: list[Planned], controls: list[RunCont
     ]
 
 
-def _finish(cache: ModelCache, item: Planned, images: list[Image.Image], sampler: str) -> Generation:
-    """The pictures with their PNG records and receipts (read by the model's judge); fast ones keep their latents."""
+def _finish(
+    cache: ModelCache, item: Planned, images: list[Image.Image], sampler: str, words: list | None = None
+) -> Generation:
+    """The pictures with their PNG records and receipts (read by the model's judge), word maps when explained;
+    fast ones keep their latents."""
     receipts = item.judge.check(item.request, images)
     kept = item.finish.kept if item.finish.mode == decode.FAST else [None] * len(images)
     record = dict(negative_prompt=item.negative, decode=item.finish.mode)
@@ -86,9 +89,10 @@ def _finish(cache: ModelCache, item: Planned, images: list[Image.Image], sampler
             image,
             png_parameters(item.used, item.request, item.entry.id, s, sampler, item.run, **record),
             receipt=rows,
+            words=maps,
             latents=key,
         )
-        for image, s, rows, key in zip(images, item.seeds, receipts, kept)
+        for image, s, rows, maps, key in zip(images, item.seeds, receipts, words or [None] * len(images), kept)
     ]
     decode.remember(cache, pictures)
     return Generation(pictures, item.used)
