@@ -108,12 +108,13 @@ def main(argv=None) -> None:
     if args.share:
         print("The share link is public: anyone with it can use this app until it expires.")
     studio = Studio(cache, backend, embed_parameters=not args.no_metadata, defaults_reason=choice.reason)
-    demo = build_app(studio, ServeLimits(max_file_size=args.max_file_size))
+    limits = ServeLimits(max_file_size=args.max_file_size)
+    demo = build_app(studio, limits)
     demo.launch(
         server_name=args.host,
         server_port=args.port,
         share=args.share,
-        **launch_options(demo, auth, mcp=not args.no_mcp),
+        **launch_options(demo, auth, mcp=not args.no_mcp, limits=limits),
     )
 
 

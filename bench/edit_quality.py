@@ -18,7 +18,7 @@ import time
 import numpy as np
 import torch
 
-from pipelines.edit import edit
+from pipelines.tasks.edit import edit
 from worlds.shapes.edits import apply
 from worlds.shapes.requests import COLOUR_WORDS, SHAPE_WORDS, WHERE_WORDS
 from worlds.shapes.scene_parser import parse_image

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from pipelines.prompt_expansion import WORLD_RETRIES, _generate, expand
-from pipelines.text2image import generate
+from pipelines.models.expander import WORLD_RETRIES, _generate, expand
+from pipelines.tasks.generate import generate
 from worlds import world_for
 from worlds.shapes.chinese import freeform_zh, mixed
 from worlds.shapes.requests import Request, freeform, stated_subset

@@ -22,7 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pipelines.results import GenerateRequest
+from pipelines.core.results import GenerateRequest
 
 PROMPTS = [
     "a large red circle on the left on a white background, flat style",

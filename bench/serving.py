@@ -5,7 +5,7 @@ prompt (no expansion).
 
 - raw diffusers: StableDiffusionPipeline.from_pretrained(zoo/starter/shapes-diffusion) called directly,
   batch 1 and batch 8 (in this process);
-- Atelier's pipeline in process: pipelines.text2image.generate (interleaved with raw batch 1);
+- Atelier's pipeline in process: pipelines.tasks.generate.generate (interleaved with raw batch 1);
 - one API client: /generate through gradio_client (files not downloaded), requests in turn;
 - a bare Gradio endpoint that returns one 64 x 64 picture, launched like the app (a subprocess);
 - 8 and 32 concurrent clients against Atelier;
@@ -56,7 +56,7 @@ class Timing:
 
 
 def run_settings() -> dict:
-    from pipelines import text2image
+    from pipelines.tasks import generate as text2image
     from zoo.registry import DEFAULT_REGISTRY, load_registry
 
     entry = load_registry(DEFAULT_REGISTRY).entries[MODEL]
@@ -70,7 +70,7 @@ def in_process(requests: int, rounds: int = 3) -> dict[str, Timing]:
     from diffusers import StableDiffusionPipeline
     from diffusers.utils import logging as diffusers_logging
 
-    from pipelines import text2image
+    from pipelines.tasks import generate as text2image
     from zoo.cache import ModelCache
     from zoo.registry import DEFAULT_REGISTRY, load_registry
 
@@ -122,7 +122,7 @@ def serve_atelier(port: int, stats: Path) -> None:
     call sizes to `stats` (it finds the app's ModelCache by watching ui.build_app)."""
     import app
     import ui
-    from pipelines.batching import batcher_for
+    from pipelines.models.batching import batcher_for
 
     studios, build = [], ui.build_app
 

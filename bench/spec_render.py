@@ -1,4 +1,4 @@
-"""A second, independent renderer of ../shared/STARTER_WORLD.md, written from the contract alone with
+"""A second, independent renderer of worlds/shapes/CONTRACT.md, written from the contract alone with
 PIL.ImageDraw (it shares no code with worlds/shapes/world.py or worlds/shapes/variants.py), for
 checking that readers of pictures learned the contract and not one renderer's pixels.
 

@@ -17,32 +17,16 @@ from pathlib import Path
 
 import torch
 
-from bench import prompter_quality
-from pipelines.captioning import caption_loaded
-from pipelines.style_transfer import stylize
-from pipelines.text2image import draw, generate, settings
-from worlds.shapes import SHAPES_WORLD
+from bench import prompter_quality, training_overlap
+from bench.starter_cases import CAPTIONER, DIFFUSION, PROMPTER, diffusion_accuracy, scenes  # noqa: F401
+from pipelines.core.settings import settings
+from pipelines.models.captioner import caption_loaded
+from pipelines.tasks.generate import generate
+from pipelines.tasks.stylize import stylize
 from worlds.shapes.scene_parser import compare, parse_image
-from worlds.shapes.world import parse_sentence, random_scene, reading_order, render_pil, sentence, with_style
+from worlds.shapes.world import parse_sentence, reading_order, render_pil, sentence, with_style
 from zoo.cache import ModelCache
 from zoo.registry import load_registry
-
-DIFFUSION, CAPTIONER, PROMPTER = "starter/shapes-diffusion", "starter/shapes-captioner", "starter/shapes-prompter"
-
-
-def scenes(seed: int, n: int, objects: int):
-    rng = random.Random(seed)
-    return [random_scene(rng, objects) for _ in range(n)]
-
-
-def diffusion_accuracy(cache, entry, scene_list, steps: int, seed: int) -> float:
-    run = settings(entry, steps)
-    prompts = [sentence(s) for s in scene_list]
-    images = []
-    for start in range(0, len(prompts), 50):
-        chunk = prompts[start : start + 50]
-        images += draw(cache, entry, chunk, "", run, [seed + start + i for i in range(len(chunk))])[0]
-    return SHAPES_WORLD.fidelity(prompts, images)["scenes"]["all scenes right"]
 
 
 def stylize_accuracy(cache, scene_list, seed: int) -> float:
@@ -152,8 +136,6 @@ def measured_text(cache, seed: int, n: int, step_counts: list[int]) -> str:
     )
     steps_table = ["| steps | one-object right | two-object right |", "| --- | --- | --- |"]
     steps_table += [f"| {s} | {100 * a:.1f} % | {100 * b:.1f} % |" for s, a, b in steps_rows]
-    from bench import training_overlap
-
     seen, draws, config = training_overlap.diffusion_training_pictures()
     return (
         f"Fresh cases: {n} one-object and {n} two-object scenes (seed {seed}), {n // 2} stylize cases, "

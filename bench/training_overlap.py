@@ -90,7 +90,7 @@ def count_seen(scenes: list[Scene], seen: set[Scene]) -> int:
 
 def bench_overlap(seen: set[Scene], seed: int, n: int) -> dict[str, tuple[int, int]]:
     """(seen in training, cases) for the diffusion cases of bench/starter_quality.py (same --seed, --cases)."""
-    from bench.starter_quality import scenes
+    from bench.starter_cases import scenes
 
     one, two, styl = scenes(seed, n, 1), scenes(seed + 1, n, 2), scenes(seed + 2, n // 2, None)
     targets = [with_style(s, "outline" if s.style == "flat" else "flat") for s in styl]
@@ -114,8 +114,8 @@ def overlap_text(seen: set[Scene], draws: int, config: dict, seed: int, n: int) 
 
 def held_out_text(cache, seen: set[Scene], seed: int, n: int) -> str:
     """The diffusion model on the held-out split, with how much of it it saw in training."""
-    from bench.starter_quality import DIFFUSION, diffusion_accuracy
-    from pipelines.text2image import settings
+    from bench.starter_cases import DIFFUSION, diffusion_accuracy
+    from pipelines.core.settings import settings
 
     entry = cache.registry.get(DIFFUSION)
     steps = settings(entry)["steps"]

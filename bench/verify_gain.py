@@ -22,10 +22,10 @@ from collections import defaultdict
 import torch
 
 from bench.spec_render import describe, draw_scene, random_objects
-from pipelines.candidates import diversity
-from pipelines.style_transfer import stylize
-from pipelines.text2image import draw, generate, settings
-from pipelines.verify import generate_verified
+from pipelines.models.candidates import diversity
+from pipelines.tasks.generate import draw, generate, settings
+from pipelines.tasks.stylize import stylize
+from pipelines.tasks.verify import generate_verified
 from worlds.shapes import SHAPES_WORLD
 from worlds.shapes.scene_parser import compare, parse_image
 from worlds.shapes.world import parse_sentence, random_scene, sentence, with_style

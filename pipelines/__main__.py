@@ -1,7 +1,9 @@
-"""python -m pipelines generate|stylize|caption|expand|evaluate: the pipelines from the command line.
+"""python -m pipelines generate|stylize|edit|caption|expand|evaluate: the pipelines from the command line.
 
 generate and stylize write pictures (with their parameters in the PNG) and results.jsonl into
---out; caption and expand print one JSON line per input. Errors print one sentence and exit 2.
+--out; caption and expand print one JSON line per input. Errors print one sentence and exit 2; edit
+goes on past a picture that cannot take the edit, says why, and exits 1 when any was refused.
+--ray (Ray Data) needs serving/, which sits above pipelines/: run it as `python cli.py ... --ray`.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from pipelines.metadata import save_png
+from pipelines.core.metadata import save_png
 from zoo.errors import AtelierError, BadInput
+
+NO_RAY = "--ray runs from the top-level command line: python cli.py {command} ... --ray"
 
 
 def _cache(args):
@@ -53,7 +57,7 @@ def _out_dir(args) -> Path:
 
 def _pictures(args) -> list[str]:
     """Every picture argument, each checked before any work starts."""
-    from pipelines import inputs
+    from pipelines.core import inputs
 
     for image in args.images:
         inputs.image(image)
@@ -71,43 +75,29 @@ def _prompts(args) -> list[str]:
 
 
 def cmd_generate(args) -> None:
-    from pipelines.receipt import attach
-    from pipelines.text2image import generate
+    from pipelines.core import inputs
+    from pipelines.core.results import GenerateRequest
+    from pipelines.tasks.generate import run
 
     if args.ray:
-        from serving.ray_batch import generate_on_ray
-
-        return generate_on_ray(args, _prompts(args), _out_dir(args))
+        return _ray(args).generate_on_ray(args, _prompts(args), _out_dir(args))
     prompts, out = _prompts(args), _out_dir(args)
     cache = _cache(args)
     verify = getattr(args, "verify", None)
     with open(out / "results.jsonl", "w") as results:
         for index, prompt in enumerate(tqdm(prompts, desc="generate", unit="prompt")):
-            seed = args.seed + index * 1000
-            if verify:
-                from pipelines.verify import generate_verified
-
-                result = generate_verified(
-                    cache,
-                    prompt,
-                    model_id=args.model,
-                    seed=seed,
-                    candidates=verify,
-                    rounds=args.rounds,
-                    expand_with=args.expand_with,
-                    steps=args.steps,
-                )
-            else:
-                result = generate(
-                    cache,
-                    prompt,
-                    model_id=args.model,
-                    seed=seed,
-                    expand_with=args.expand_with,
-                    steps=args.steps,
-                    guidance=args.guidance,
-                )
-            picture = attach(cache, args.model, prompt, result).pictures[0]  # plain runs get their receipt here
+            job = GenerateRequest(
+                prompt,
+                model=args.model,
+                expand_with=inputs.expander_choice(args.expand_with),
+                steps=args.steps,
+                guidance=None if verify else args.guidance,
+                seed=args.seed + index * 1000,
+                verify=verify or None,
+                rounds=args.rounds,
+            )
+            result = run(cache, job)
+            picture = result.pictures[0]
             name = f"{index:04d}.png"
             save_png(picture.image, out / name, picture.parameters, receipt=picture.receipt)
             row = {
@@ -121,8 +111,15 @@ def cmd_generate(args) -> None:
             results.flush()
 
 
+def _ray(args):
+    """The Ray Data runner the top-level CLI handed in, or one sentence saying where --ray runs."""
+    if args.ray_runner is None:
+        raise AtelierError(NO_RAY.format(command=args.command))
+    return args.ray_runner
+
+
 def cmd_stylize(args) -> None:
-    from pipelines.style_transfer import stylize
+    from pipelines.tasks.stylize import stylize
 
     images, out = _pictures(args), _out_dir(args)
     cache = _cache(args)
@@ -139,7 +136,7 @@ def cmd_stylize(args) -> None:
 
 
 def cmd_caption(args) -> None:
-    from pipelines.captioning import MAX_BATCH, caption
+    from pipelines.tasks.caption import MAX_BATCH, caption
 
     images, cache = _pictures(args), _cache(args)
     for start in range(0, len(images), MAX_BATCH):
@@ -149,7 +146,7 @@ def cmd_caption(args) -> None:
 
 
 def cmd_expand(args) -> None:
-    from pipelines.prompt_expansion import expand
+    from pipelines.models.expander import expand
 
     cache = _cache(args)
     for index, prompt in enumerate(args.prompt):
@@ -159,12 +156,10 @@ def cmd_expand(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from pipelines.evaluate import evaluate, format_table
+    from pipelines.evaluation.evaluate import evaluate, format_table
 
     if args.ray:
-        from serving.ray_batch import evaluate_on_ray
-
-        result = evaluate_on_ray(args, _prompts(args))
+        result = _ray(args).evaluate_on_ray(args, _prompts(args))
     else:
         result = evaluate(
             _cache(args), _prompts(args), args.model, args.verify, args.rounds, args.seed, args.steps, args.expand_with
@@ -174,13 +169,14 @@ def cmd_evaluate(args) -> None:
         print(json.dumps(result))
 
 
-def cmd_edit(args) -> None:
-    from pipelines import inputs
-    from pipelines.edit import edit
+def cmd_edit(args) -> int:
+    from pipelines.core import inputs
+    from pipelines.tasks.edit import edit
 
     inputs.prompt(args.instruction, "instruction")
     images, out = _pictures(args), _out_dir(args)
     cache = _cache(args)
+    refused = 0
     with open(out / "results.jsonl", "w") as results:
         for index, image in enumerate(tqdm(images, desc="edit", unit="picture")):
             row = {"image": image, "instruction": args.instruction}
@@ -196,6 +192,8 @@ def cmd_edit(args) -> None:
                 )
             except BadInput as e:  # this picture cannot take the edit: say why and go on
                 results.write(json.dumps(row | {"error": str(e)}) + "\n")
+                print(f"refused: {image}: {e}", file=sys.stderr)
+                refused += 1
                 continue
             name = f"{index:04d}.png"
             save_png(result.image, out / name, result.parameters)
@@ -210,6 +208,7 @@ def cmd_edit(args) -> None:
                 row |= {"candidates": result.candidates, "kept": result.kept}
             results.write(json.dumps(row) + "\n")
             results.flush()
+    return 1 if refused else 0
 
 
 RAY_HELP = "draw on Ray Data model actors (pip install -r requirements-ray.txt; joins $RAY_ADDRESS if set)"
@@ -287,14 +286,15 @@ def add_reading_commands(sub) -> None:
     v.set_defaults(run=cmd_evaluate)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, ray_runner=None) -> int:
+    """`ray_runner`: what --ray runs on (serving.ray_batch, handed in by the top-level cli.py), or None."""
     args = parser().parse_args(argv)
+    args.ray_runner = ray_runner
     try:
-        args.run(args)
+        return args.run(args) or 0  # edit: 1 when a picture was refused
     except AtelierError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,26 +1,29 @@
-"""Where the models run. The UI and the API call a backend; the default runs every pipeline in this
+"""Where the models run. The UI, the API and the CLI call a backend; the default runs every pipeline in this
 process on one ModelCache. Another backend (serving/ray_backend.py) offers the same methods."""
 
 from __future__ import annotations
 
-import threading
 from typing import Protocol
 
-from pipelines import captioning, prompt_expansion, receipt, style_transfer, text2image
-from pipelines.batching import Preview
-from pipelines.results import GenerateRequest, Generation, Stylized
-from pipelines.text2image import Progress
+from pipelines.core.control import RunControl
+from pipelines.core.results import GenerateRequest, Generation, Stylized
+from pipelines.models.expander import expand
+from pipelines.tasks import edit as editing
+from pipelines.tasks import generate, stylize
+from pipelines.tasks.caption import caption
 from zoo.cache import ModelCache
+from zoo.registry import Registry
+
+UNLOADED, BUSY, NOT_LOADED = "unloaded", "busy", "not loaded"  # what unload() answers
 
 
 class Backend(Protocol):
-    def generate(
-        self,
-        job: GenerateRequest,
-        progress: Progress | None = None,
-        cancel: threading.Event | None = None,
-        preview: Preview | None = None,
-    ) -> Generation: ...
+    registry: Registry
+    device: str  # where the models run: "cpu", "cuda", "mps" in process; "ray" on Ray Serve
+
+    def generate(self, job: GenerateRequest, control: RunControl | None = None) -> Generation:
+        """Plain or verified (job.verify); every picture with its receipt."""
+        ...
 
     def stylize(
         self,
@@ -29,13 +32,38 @@ class Backend(Protocol):
         model_id: str | None = None,
         strength: float | None = None,
         seed: int | None = None,
-        progress: Progress | None = None,
-        cancel: threading.Event | None = None,
+        control: RunControl | None = None,
     ) -> Stylized: ...
+
+    def edit(
+        self, image, instruction: str, model_id=None, seed=None, steps=None, verify=None, control=None
+    ) -> editing.Edited: ...
+
+    def inpaint(self, image, mask, prompt: str, model_id=None, seed=None, control=None) -> editing.Edited: ...
+
+    def outpaint(self, image, side: str, prompt: str, model_id=None, seed=None, control=None) -> editing.Edited: ...
 
     def caption(self, pictures: list, model_id: str | None = None) -> list[str]: ...
 
     def expand(self, request: str, model_id: str | None = None, seed: int | None = None) -> str: ...
+
+    def where(self) -> str:
+        """One sentence: where the models run and how much memory they may hold."""
+        ...
+
+    def model_states(self) -> dict[str, str]:
+        """Every registry entry's id and its state (loaded where, on disk, or to download)."""
+        ...
+
+    def loaded(self) -> list[str]:
+        """The ids of the models loaded now."""
+        ...
+
+    def load(self, model_id: str) -> None: ...
+
+    def unload(self, model_id: str) -> str:
+        """UNLOADED, BUSY (a job holds it) or NOT_LOADED."""
+        ...
 
 
 class LocalBackend:
@@ -44,18 +72,58 @@ class LocalBackend:
     def __init__(self, cache: ModelCache):
         self.cache = cache
 
-    def generate(self, job, progress=None, cancel=None, preview=None) -> Generation:
-        """The pictures, each with its receipt (plain runs get theirs after drawing, off the model)."""
-        result = text2image.run(self.cache, job, progress, cancel, preview)
-        return receipt.attach(self.cache, job.model, job.prompt, result)
+    @property
+    def registry(self) -> Registry:
+        return self.cache.registry
 
-    def stylize(self, image, style, model_id=None, strength=None, seed=None, progress=None, cancel=None) -> Stylized:
-        return style_transfer.stylize(
-            self.cache, image, style, model_id=model_id, strength=strength, seed=seed, progress=progress, cancel=cancel
+    @property
+    def device(self) -> str:
+        return self.cache.device
+
+    def generate(self, job: GenerateRequest, control: RunControl | None = None) -> Generation:
+        return generate.run(self.cache, job, control)
+
+    def stylize(self, image, style, model_id=None, strength=None, seed=None, control=None) -> Stylized:
+        return stylize.stylize(
+            self.cache, image, style, model_id=model_id, strength=strength, seed=seed, control=control
         )
 
+    def edit(self, image, instruction, model_id=None, seed=None, steps=None, verify=None, control=None):
+        return editing.edit(
+            self.cache, image, instruction, model_id=model_id, seed=seed, steps=steps, verify=verify, control=control
+        )
+
+    def inpaint(self, image, mask, prompt, model_id=None, seed=None, control=None):
+        return editing.inpaint(self.cache, image, mask, prompt, model_id=model_id, seed=seed, control=control)
+
+    def outpaint(self, image, side, prompt, model_id=None, seed=None, control=None):
+        return editing.outpaint(self.cache, image, side, prompt, model_id=model_id, seed=seed, control=control)
+
     def caption(self, pictures, model_id=None) -> list[str]:
-        return captioning.caption(self.cache, pictures, model_id=model_id)
+        return caption(self.cache, pictures, model_id=model_id)
 
     def expand(self, request, model_id=None, seed=None) -> str:
-        return prompt_expansion.expand(self.cache, request, model_id, seed)
+        return expand(self.cache, request, model_id, seed)
+
+    def where(self) -> str:
+        cache = self.cache
+        return (
+            f"Models run on **{cache.device}** with a memory budget of **{cache.budget_bytes / 2**30:.1f} GB**; "
+            "they load on first use and the least recently used ones are unloaded to make room."
+        )
+
+    def model_states(self) -> dict[str, str]:
+        return {e.id: self.cache.state(e) for e in self.registry.entries.values()}
+
+    def loaded(self) -> list[str]:
+        return list(self.cache.loaded())
+
+    def load(self, model_id: str) -> None:
+        self.registry.get(model_id)  # an unknown id gets its sentence before anything loads
+        self.cache.get(model_id)
+
+    def unload(self, model_id: str) -> str:
+        self.registry.get(model_id)
+        if self.cache.unload(model_id):
+            return UNLOADED
+        return BUSY if model_id in self.cache.loaded() else NOT_LOADED

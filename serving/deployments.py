@@ -14,8 +14,11 @@ import threading
 
 from ray import serve
 
-from pipelines import captioning, prompt_expansion, style_transfer
-from serving.batching import Hooks, run_jobs
+from pipelines.core.control import RunControl
+from pipelines.models.expander import expand
+from pipelines.tasks import edit, stylize
+from pipelines.tasks.caption import caption
+from serving.batching import run_jobs
 from serving.cluster import torch_threads
 from serving.config import Placement
 from zoo.errors import AtelierError
@@ -67,29 +70,38 @@ class TextToImage(_Replica):
         """The requests that arrived together: compatible ones grouped, each answered as soon as it is
         drawn and as if alone. Each yield holds one item per request (None: no news for it)."""
         events = _Events([cancel for _, cancel, _ in requests])
-        hooks = [events.hooks(i, previews) for i, (_, _, previews) in enumerate(requests)]
+        controls = [events.control(i, previews) for i, (_, _, previews) in enumerate(requests)]
         work = asyncio.to_thread(
-            run_jobs, self.cache, [job for job, _, _ in requests], self.share_draws, hooks, events.done
+            run_jobs, self.cache, [job for job, _, _ in requests], self.share_draws, controls, events.done
         )
         async for batch in events.stream(work):
             yield batch
 
     async def stylize(self, image, style, model_id, strength, seed):
+        async for item in self._one(stylize.stylize, image, style, model_id=model_id, strength=strength, seed=seed):
+            yield item
+
+    async def edit(self, image, instruction, model_id, seed, steps, verify):
+        async for item in self._one(
+            edit.edit, image, instruction, model_id=model_id, seed=seed, steps=steps, verify=verify
+        ):
+            yield item
+
+    async def inpaint(self, image, mask, prompt, model_id, seed):
+        async for item in self._one(edit.inpaint, image, mask, prompt, model_id=model_id, seed=seed):
+            yield item
+
+    async def outpaint(self, image, side, prompt, model_id, seed):
+        async for item in self._one(edit.outpaint, image, side, prompt, model_id=model_id, seed=seed):
+            yield item
+
+    async def _one(self, fn, *args, **kwargs):
+        """fn(cache, *args, control=..., **kwargs) alone, its steps streamed like generate's (no previews)."""
         events = _Events([threading.Event()])
 
         def work():
-            hooks = events.hooks(0)
             try:
-                result = style_transfer.stylize(
-                    self.cache,
-                    image,
-                    style,
-                    model_id=model_id,
-                    strength=strength,
-                    seed=seed,
-                    progress=hooks.progress,
-                    cancel=hooks.cancel,
-                )
+                result = fn(self.cache, *args, control=events.control(0), **kwargs)
             except AtelierError as e:
                 result = e
             events.done(0, result)
@@ -110,9 +122,9 @@ class _Events:
         self.cancels, self.finished = cancels, set[int]()
         self.loop, self.queue = asyncio.get_running_loop(), asyncio.Queue[tuple | None]()
 
-    def hooks(self, index: int, previews: bool = False) -> Hooks:
+    def control(self, index: int, previews: bool = False) -> RunControl:
         preview = (lambda pictures: self._put(index, "preview", pictures)) if previews else None
-        return Hooks(lambda step, total: self._put(index, "step", (step, total)), preview, self.cancels[index])
+        return RunControl(lambda step, total: self._put(index, "step", (step, total)), self.cancels[index], preview)
 
     def done(self, index: int, result) -> None:
         self._put(index, "done", result)
@@ -151,12 +163,12 @@ class _Events:
 
 class Captioner(_Replica):
     async def caption(self, pictures, model_id):
-        return await self._run(captioning.caption, pictures, model_id=model_id)
+        return await self._run(caption, pictures, model_id=model_id)
 
 
 class Expander(_Replica):
     async def expand(self, request, model_id, seed):
-        return await self._run(prompt_expansion.expand, request, model_id, seed)
+        return await self._run(expand, request, model_id, seed)
 
 
 KINDS = {"text-to-image": TextToImage, "captioning": Captioner, "prompt-expansion": Expander}

@@ -9,7 +9,7 @@ Each model gets its own Serve application the first time it is asked for (or fin
 another front end on the cluster already deployed), placed as serving/ray.toml says. A request
 whose replica dies under it is sent again (the answer depends only on the request and its seed,
 so a retry gives the same pictures), up to the model's `retries`; each call returns once.
-Progress and previews: generate and stylize stream every diffusion step (and generate the preview
+Progress and previews: generate, stylize and the edits stream every diffusion step (and generate the preview
 pictures pipelines/previews.py makes) back from the replica; a retried request starts counting
 again. Stop is seen at the next step and cancels the request on the replica, which stops its
 drawing there (a draw shared with other requests under share_draws finishes for them).
@@ -23,19 +23,26 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from pipelines import inputs
-from pipelines.batching import Preview
-from pipelines.results import GenerateRequest, Generation, Stylized
-from pipelines.text2image import Progress
-from serving.batching import Hooks
+from pipelines.backend import NOT_LOADED, UNLOADED
+from pipelines.core import inputs
+from pipelines.core.control import CANCELLED, RunControl
+from pipelines.core.results import GenerateRequest, Generation, Stylized
+from pipelines.tasks.edit import Edited
 from serving.cluster import connect, registry_for_workers
 from serving.config import InvalidServingConfig, load_config
+from zoo import hub
 from zoo.errors import AtelierError, Cancelled, ModelUnavailable
 from zoo.registry import Registry, load_registry
 
 POLL_S = 0.05  # how often a waiting call looks at the Stop flag
 TASKS = ("text-to-image", "prompt-expansion", "captioning")
-STREAMED = {"generate", "stylize"}  # replica methods that stream progress, then the answer
+STREAMED = {
+    "generate",
+    "stylize",
+    "edit",
+    "inpaint",
+    "outpaint",
+}  # replica methods that stream progress, then the answer
 
 
 class RayBackend:
@@ -43,6 +50,8 @@ class RayBackend:
     (every node loads the file itself); `address`: a cluster to join (default $RAY_ADDRESS, else a local Ray);
     `config`: the placement file (default serving/ray.toml); `warm`: deploy each task's default model now
     rather than at its first request."""
+
+    device = "ray"
 
     def __init__(
         self,
@@ -66,37 +75,32 @@ class RayBackend:
 
     # ------------------------------------------------------------ the Backend methods
 
-    def generate(
-        self,
-        job: GenerateRequest,
-        progress: Progress | None = None,
-        cancel: threading.Event | None = None,
-        preview: Preview | None = None,
-    ) -> Generation:
+    def generate(self, job: GenerateRequest, control: RunControl | None = None) -> Generation:
         entry = self.registry.pick(job.model, "text-to-image")
         job = replace(job, model=entry.id)  # the defaults chosen here (Registry.with_defaults) hold in the replica
-        return self._ask(
-            entry.id, "text-to-image", "generate", (job, preview is not None), Hooks(progress, preview, cancel)
-        )
+        previews = control is not None and control.preview is not None
+        return self._ask(entry.id, "text-to-image", "generate", (job, previews), control)
 
-    def stylize(
-        self,
-        image,
-        style: str,
-        model_id: str | None = None,
-        strength: float | None = None,
-        seed: int | None = None,
-        progress: Progress | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Stylized:
+    def stylize(self, image, style, model_id=None, strength=None, seed=None, control=None) -> Stylized:
         entry = self.registry.pick(model_id, "text-to-image")
         picture = inputs.image(image)  # a path on this machine means nothing to a replica elsewhere
+        return self._ask(entry.id, "text-to-image", "stylize", (picture, style, entry.id, strength, seed), control)
+
+    def edit(self, image, instruction, model_id=None, seed=None, steps=None, verify=None, control=None) -> Edited:
+        entry = self.registry.pick(model_id, "text-to-image")
+        args = (inputs.image(image), instruction, entry.id, seed, steps, verify)
+        return self._ask(entry.id, "text-to-image", "edit", args, control)
+
+    def inpaint(self, image, mask, prompt, model_id=None, seed=None, control=None) -> Edited:
+        entry = self.registry.pick(model_id, "text-to-image")
+        mask = None if mask is None else inputs.image(mask)
+        args = (inputs.image(image), mask, prompt, entry.id, seed)
+        return self._ask(entry.id, "text-to-image", "inpaint", args, control)
+
+    def outpaint(self, image, side, prompt, model_id=None, seed=None, control=None) -> Edited:
+        entry = self.registry.pick(model_id, "text-to-image")
         return self._ask(
-            entry.id,
-            "text-to-image",
-            "stylize",
-            (picture, style, entry.id, strength, seed),
-            Hooks(progress, None, cancel),
+            entry.id, "text-to-image", "outpaint", (inputs.image(image), side, prompt, entry.id, seed), control
         )
 
     def caption(self, pictures, model_id: str | None = None) -> list[str]:
@@ -107,6 +111,39 @@ class RayBackend:
     def expand(self, request: str, model_id: str | None = None, seed: int | None = None) -> str:
         entry = self.registry.pick(model_id, "prompt-expansion")
         return self._ask(entry.id, "prompt-expansion", "expand", (request, entry.id, seed))
+
+    # ------------------------------------------------------------ the Zoo tab
+
+    def where(self) -> str:
+        return (
+            f"Models run in **Ray Serve** replicas ({self.mode} Ray), placed as {self.config.source.name} says; "
+            "each replica holds its own memory-budgeted cache and deploys on first use."
+        )
+
+    def model_states(self) -> dict[str, str]:
+        deployed = set(self._handles)
+        return {e.id: "deployed on Ray" if e.id in deployed else hub.state(e) for e in self.registry.entries.values()}
+
+    def loaded(self) -> list[str]:
+        return list(self._handles)
+
+    def load(self, model_id: str) -> None:
+        entry = self.registry.get(model_id)
+        if entry.task not in TASKS:
+            raise AtelierError(f"On Ray, '{model_id}' loads inside the replicas that use it; it is not deployed alone.")
+        self.handle(model_id)
+
+    def unload(self, model_id: str) -> str:
+        from ray import serve
+
+        from serving.deployments import app_name
+
+        self.registry.get(model_id)
+        with self._lock:
+            if self._handles.pop(model_id, None) is None:
+                return NOT_LOADED
+        serve.delete(app_name(model_id))
+        return UNLOADED
 
     # ------------------------------------------------------------ deployments
 
@@ -180,22 +217,21 @@ class RayBackend:
 
     # ------------------------------------------------------------ one call
 
-    def _ask(self, model_id: str, task: str, method: str, args: tuple, listeners: Hooks | None = None):
+    def _ask(self, model_id: str, task: str, method: str, args: tuple, control: RunControl | None = None):
         from ray.exceptions import RayActorError
 
         if self.registry.get(model_id).task != task:
             raise AtelierError(f"'{model_id}' is not a {task} model.")
         retries = self.config.placement(model_id).retries
-        listeners = listeners or Hooks()
+        control = control or RunControl()
         for attempt in itertools.count():
-            if listeners.cancel is not None and listeners.cancel.is_set():
-                raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
+            control.check()
             call = getattr(self.handle(model_id), method)
             try:
                 if method in STREAMED:
-                    result = _follow(call.options(stream=True).remote(*args), listeners)
+                    result = _follow(call.options(stream=True).remote(*args), control)
                 else:
-                    result = _wait(call.remote(*args), listeners.cancel)
+                    result = _wait(call.remote(*args), control.cancel)
             except RayActorError as e:  # the replica died under the request; Serve is starting another
                 if attempt >= retries:
                     raise ModelUnavailable(
@@ -209,35 +245,32 @@ class RayBackend:
             return result
 
 
-def _wait(response, cancel: threading.Event | None):
-    if cancel is None:
-        return response.result()
+def _wait(response, cancel: threading.Event):
     while True:
         if cancel.is_set():
             response.cancel()
-            raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
+            raise Cancelled(CANCELLED)
         try:
             return response.result(timeout_s=POLL_S)
         except TimeoutError:
             continue
 
 
-def _follow(stream, listeners: Hooks):
-    """Hands ("update", step, preview) items to the listeners until ("done", answer, last step) comes."""
-    cancel = listeners.cancel
+def _follow(stream, control: RunControl):
+    """Hands ("update", step, preview) items to the control until ("done", answer, last step) comes."""
     for item in stream:
-        if cancel is not None and cancel.is_set():
+        if control.cancelled():
             stream.cancel()
-            raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
+            raise Cancelled(CANCELLED)
         if item is None:  # news for another request of the same batch
             continue
         if item[0] == "done":
-            if item[2] is not None and listeners.progress is not None:
-                listeners.progress(*item[2])
+            if item[2] is not None:
+                control.step(*item[2])
             return item[1]
         _, step, pictures = item
-        if step is not None and listeners.progress is not None:
-            listeners.progress(*step)
-        if pictures is not None and listeners.preview is not None:
-            listeners.preview(pictures)
+        if step is not None:
+            control.step(*step)
+        if pictures is not None:
+            control.show(pictures)
     raise ModelUnavailable("The model's replica stopped without an answer; try again.")

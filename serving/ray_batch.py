@@ -1,4 +1,4 @@
-"""python -m pipelines generate|evaluate --ray: the prompts as a Ray dataset, drawn by model actors.
+"""python cli.py generate|evaluate --ray: the prompts as a Ray dataset, drawn by model actors.
 
 Each actor (Painter) holds its own ModelCache and draws its batch of rows with the same
 functions, seeds and batch shapes as the local path, so the pictures are the local path's
@@ -18,9 +18,9 @@ from pathlib import Path
 from PIL import Image, PngImagePlugin
 from tqdm.auto import tqdm
 
-from pipelines import inputs
-from pipelines.metadata import to_text
-from pipelines.results import GenerateRequest
+from pipelines.core import inputs
+from pipelines.core.metadata import to_text
+from pipelines.core.results import GenerateRequest
 from serving.batching import run_jobs
 from serving.cluster import connect, registry_for_workers, torch_threads
 from serving.config import load_config
@@ -29,7 +29,7 @@ from zoo.registry import load_registry
 
 
 def png_bytes(image: Image.Image, params: dict, receipt: list[dict] | None = None) -> bytes:
-    """The bytes pipelines.metadata.save_png writes."""
+    """The bytes pipelines.core.metadata.save_png writes."""
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", to_text(params))
     if receipt is not None:
@@ -69,9 +69,7 @@ class Painter:
 
     def written(self, index: int, job: GenerateRequest, result) -> tuple[str, bytes]:
         """What cmd_generate writes for one prompt: its results.jsonl row and its PNG file."""
-        from pipelines.receipt import attach
-
-        picture = attach(self.cache, job.model, job.prompt, result).pictures[0]  # plain runs get their receipt here
+        picture = result.pictures[0]
         row = {
             "prompt": job.prompt,
             "used_prompt": result.used_prompt,
@@ -150,8 +148,8 @@ def generate_on_ray(args, prompts: list[str], out: Path) -> None:
 
 
 def evaluate_on_ray(args, prompts: list[str]) -> dict:
-    """pipelines.evaluate.evaluate on Ray Data: the same chunks, seeds and table."""
-    from pipelines.evaluate import BATCH
+    """pipelines.evaluation.evaluate.evaluate on Ray Data: the same chunks, seeds and table."""
+    from pipelines.evaluation.evaluate import BATCH
 
     entry = load_registry(args.registry).pick(args.model, "text-to-image")
     prompts = [inputs.prompt(p) for p in prompts]
@@ -194,30 +192,29 @@ def evaluate_chunk(
     steps: int | None,
     expand_with: str | None,
 ) -> tuple[list, list[str]]:
-    """The pictures pipelines.evaluate.evaluate draws for prompts start, start + 1, ...: the same seeds
-    (S + 100 i; expansion S + i) and, without verify, the same chunks of BATCH in one diffusion call."""
-    from pipelines.prompt_expansion import prompt_for
-    from pipelines.text2image import draw, settings
-    from pipelines.verify import generate_verified
+    """The pictures pipelines.evaluation.evaluate.evaluate draws for prompts start, start + 1, ...: the same
+    seeds (S + 100 i; expansion S + i) and, without verify, the same chunks of BATCH in one diffusion call."""
+    from pipelines.judges import judge_for
+    from pipelines.tasks.generate import draw, settings
+    from pipelines.tasks.prompts import prompt_for
+    from pipelines.tasks.verify import generate_verified
 
     entry = cache.registry.pick(model_id, "text-to-image")
     if verify:
         result = generate_verified(cache, prompts[0], entry.id, seed + start * 100, verify, rounds, expand_with, steps)
         return [result.images[0]], [result.used_prompt]
-    used = [prompt_for(cache, entry, p, expand_with, seed + start + k) for k, p in enumerate(prompts)]
+    judge = judge_for(cache, entry)
+    used = [prompt_for(cache, judge, p, expand_with, seed + start + k) for k, p in enumerate(prompts)]
     seeds = [seed + i * 100 for i in range(start, start + len(used))]
     return draw(cache, entry, used, "", settings(entry, steps), seeds)[0], used
 
 
 def fidelity(args, entry, prompts: list[str], images: list) -> dict:
-    """The table pipelines.evaluate.evaluate returns, from pictures drawn elsewhere (the scoring models,
-    such as the captioner for the distribution figures, load here)."""
-    from pipelines.evaluate import distribution_figures, hub_fidelity
-    from worlds import world_for
+    """The table pipelines.evaluation.evaluate.evaluate returns, from pictures drawn elsewhere (the scoring
+    models, such as the captioner for the distribution figures, load here)."""
+    from pipelines.evaluation.evaluate import fidelity_table
     from zoo.cache import ModelCache
 
     cache = ModelCache(load_registry(args.registry), budget_gb=args.memory_budget)
-    world = world_for(entry.world)
-    table = world.fidelity(prompts, images) if world is not None else hub_fidelity(cache, entry, prompts, images)
-    table["distribution"] = distribution_figures(cache, entry, prompts, images, None)
+    table = fidelity_table(cache, entry, prompts, images, None)
     return table | {"model": entry.id, "prompts": len(prompts), "verify": args.verify or 0}

@@ -17,8 +17,9 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import ui
-from pipelines import inputs, text2image
-from pipelines.metadata import read_png
+from pipelines.core import inputs
+from pipelines.core.metadata import read_png
+from pipelines.tasks import generate as text2image
 from tests.test_pipelines import ASSET_SENTENCES, describes
 from ui.jobs import GENERIC_ERROR, guarded
 from ui.studio import Studio
@@ -292,7 +293,7 @@ def test_generate_streams_previews_before_the_final_picture(client):
 def test_stop_through_the_api_stops_the_drawing(client, cache):
     import time
 
-    from pipelines.batching import batcher_for
+    from pipelines.models.batching import batcher_for
 
     batcher = batcher_for(cache)
     job = client.submit(CANONICAL, steps=150, seed=5, api_name="/generate")

@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from pipelines.batching import Batcher
-from pipelines.text2image import settings
+from pipelines.core.control import RunControl
+from pipelines.core.settings import settings
+from pipelines.models.batching import Batcher
 
 MODEL = "starter/shapes-diffusion"
 PROMPT = "a large red circle on the left on a white background, flat style"
@@ -28,9 +29,9 @@ def together(batcher: Batcher, entry, runs: list[dict], seeds: list[int], **hook
     start = threading.Barrier(len(runs))
 
     def one(i):
-        hooks = {name: make(i) for name, make in hooks_of.items()}
+        control = RunControl(**{name: make(i) for name, make in hooks_of.items()})
         start.wait()
-        return batcher.draw(entry, [PROMPT], "", runs[i], [seeds[i]], **hooks)[0][0]
+        return batcher.draw(entry, [PROMPT], "", runs[i], [seeds[i]], control)[0][0]
 
     with ThreadPoolExecutor(len(runs)) as pool:
         return list(pool.map(one, range(len(runs))))
@@ -97,7 +98,9 @@ def test_previews_come_after_the_steps_written_down(cache, entry, steps, side, s
         "",
         run,
         [1, 2],
-        progress=lambda done, total: step.__setitem__(0, done),
-        preview=lambda pictures: seen.append((step[0], [p.size for p in pictures])),
+        RunControl(
+            progress=lambda done, total: step.__setitem__(0, done),
+            preview=lambda pictures: seen.append((step[0], [p.size for p in pictures])),
+        ),
     )
     assert seen == [(s, [(side, side)] * 2) for s in shown_after]

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines.batching import Batcher, batcher_for
-from pipelines.previews import preview_steps
-from pipelines.text2image import draw, settings
+from pipelines.core.control import RunControl
+from pipelines.models.batching import Batcher, batcher_for
+from pipelines.models.previews import preview_steps
+from pipelines.tasks.generate import draw, settings
 from worlds.shapes.scene_parser import parse_image
 from zoo.errors import Cancelled
 
@@ -73,11 +74,11 @@ def test_a_batch_never_exceeds_the_models_cap(cache, entry, monkeypatch):
 
 def test_previews_stream_during_a_run_and_none_for_one_step(cache, entry):
     shown = []
-    draw(cache, entry, PROMPTS[:2], "", settings(entry, steps=8), [1, 2], preview=shown.append)
+    draw(cache, entry, PROMPTS[:2], "", settings(entry, steps=8), [1, 2], RunControl(preview=shown.append))
     assert len(shown) == len(preview_steps(8)) >= 2
     assert all(len(p) == 2 and p[0].size == (64, 64) for p in shown)
     shown.clear()
-    draw(cache, entry, PROMPTS[:1], "", settings(entry, steps=1), [1], preview=shown.append)
+    draw(cache, entry, PROMPTS[:1], "", settings(entry, steps=1), [1], RunControl(preview=shown.append))
     assert shown == []
 
 
@@ -90,7 +91,7 @@ def test_stop_during_a_run_stops_it_after_the_current_step(cache, entry):
             stop.set()
 
     with pytest.raises(Cancelled):
-        draw(cache, entry, PROMPTS[:1], "", settings(entry, steps=8), [1], progress, stop)
+        draw(cache, entry, PROMPTS[:1], "", settings(entry, steps=8), [1], RunControl(progress, stop))
     assert steps == [1, 2]
 
 
@@ -125,3 +126,27 @@ def test_a_request_that_breaks_its_call_does_not_fail_the_others(cache, entry):
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(one, range(4)))
     assert all(not isinstance(r, Exception) for r in results[:3]) and isinstance(results[3], Exception)
+
+
+def test_a_batcher_and_its_preview_maps_leave_with_what_they_serve(registry):
+    import gc
+    import weakref
+
+    from pipelines.models import batching
+    from pipelines.models.previews import Previewer
+    from zoo.cache import ModelCache
+
+    before = len(batching._BATCHERS)
+    cache = ModelCache(registry, device="cpu", budget_gb=1)
+    batcher = batcher_for(cache)
+    assert batcher_for(cache) is batcher and "batcher" not in vars(cache)  # nothing set on the cache
+    assert len(batching._BATCHERS) == before + 1
+    gone = weakref.ref(cache)
+    del cache, batcher
+    gc.collect()
+    assert gone() is None and len(batching._BATCHERS) == before
+    previewer, vae = Previewer(), torch.nn.Linear(1, 1)
+    previewer._maps[vae] = (torch.zeros(4, 3), torch.zeros(3))
+    del vae  # the model left: its map goes with it (a reused id cannot find a stale map)
+    gc.collect()
+    assert len(previewer._maps) == 0

@@ -1,8 +1,8 @@
 """The hub chat expander is told to answer in English whatever the language of the request; checked on
 the tiny random-weight Qwen of tests/tiny_hub.py, whose chat template is Qwen2.5's."""
 
-from pipelines import prompt_expansion
-from pipelines.prompt_expansion import SYSTEM_PROMPT, chat_prompt, expand
+from pipelines.models import expander as prompt_expansion
+from pipelines.models.expander import SYSTEM_PROMPT, chat_prompt, expand
 from tests.tiny_hub import PINNED
 from zoo.cache import ModelCache
 from zoo.registry import DEFAULT_REGISTRY, load_registry

@@ -1,4 +1,4 @@
-"""Requests in Chinese (STARTER_WORLD.md, "Requests in Chinese"): every table word, the contract's
+"""Requests in Chinese (worlds/shapes/CONTRACT.md, "In Chinese"): every table word, the contract's
 examples, and generator -> reader round trips in Chinese and in English with Chinese words."""
 
 import random

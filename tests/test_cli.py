@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from pipelines.__main__ import main
-from pipelines.metadata import read_png
+from pipelines.core.metadata import read_png
 from tests.test_app import reads_as
 from worlds.shapes.world import Obj, Scene, render_pil
 

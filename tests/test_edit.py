@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from pipelines.__main__ import main
-from pipelines.edit import edit, inpaint, outpaint
-from pipelines.edit_plan import parse_answer, region_mask
-from pipelines.metadata import read_png
+from pipelines.core.metadata import read_png
+from pipelines.tasks.edit import edit, inpaint, outpaint
+from pipelines.tasks.edit_plan import parse_answer, region_mask
 from worlds.shapes.edits import apply
 from worlds.shapes.scene_parser import parse_image
 from worlds.shapes.world import parse_sentence, reading_order, render_pil, sentence
@@ -143,7 +143,7 @@ def test_outpaint_extends_the_canvas_by_the_models_size(cache):
         outpaint(cache, picture, "diagonal", "x", MODEL, seed=0)
 
 
-def test_the_command_line_writes_rows_and_goes_on_after_a_refusal(registry_path, tmp_path):
+def test_the_command_line_writes_rows_and_goes_on_after_a_refusal(registry_path, tmp_path, capsys):
     first, second = tmp_path / "a.png", tmp_path / "b.png"
     render_pil(TWO).save(first)
     render_pil(ONE).save(second)
@@ -165,7 +165,8 @@ def test_the_command_line_writes_rows_and_goes_on_after_a_refusal(registry_path,
         str(first),
         str(second),
     ]
-    assert main(argv) == 0
+    assert main(argv) == 1  # the second picture was refused: said, and the exit status tells
+    assert "There is no circle" in capsys.readouterr().err
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert [r["image"] for r in rows] == [str(first), str(second)]
     assert rows[0]["output"] == "0000.png" and rows[0]["instruction"] == "make the circle yellow"

@@ -15,7 +15,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from bench.abuse import fn_indexes
-from pipelines.batching import batcher_for
+from pipelines.models.batching import batcher_for
 from tests.test_app import running_app
 
 PICTURE = Path(__file__).resolve().parent.parent / "assets" / "two-shapes.png"  # 64 x 64, the model's size

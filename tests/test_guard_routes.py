@@ -100,7 +100,11 @@ def app_with(cache, limits: ui.ServeLimits):
     demo = ui.build_app(Studio(cache), limits)
     port = free_port()
     demo.launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **ui.launch_options(demo)
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        quiet=True,
+        **ui.launch_options(demo, limits=limits),
     )
     try:
         yield f"http://127.0.0.1:{port}/"

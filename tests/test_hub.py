@@ -5,12 +5,13 @@ import pytest
 import torch
 from PIL import Image
 
-from pipelines.captioning import caption
-from pipelines.prompt_expansion import expand
-from pipelines.scoring import clip_scores, scorer_for
-from pipelines.style_transfer import stylize
-from pipelines.text2image import generate
-from pipelines.verify import generate_verified
+from pipelines.judges import judge_for
+from pipelines.models.clip import clip_scores
+from pipelines.models.expander import expand
+from pipelines.tasks.caption import caption
+from pipelines.tasks.generate import generate
+from pipelines.tasks.stylize import stylize
+from pipelines.tasks.verify import generate_verified
 from tests.tiny_hub import commit_for
 from zoo import hub
 from zoo.cache import ModelCache
@@ -159,8 +160,8 @@ def test_clip_scoring_and_verify_on_hub_models(zoo):
             wanted.append(max(0.0, min(1.0, torch.cosine_similarity(out.image_embeds, out.text_embeds).item())))
     assert 0 < wanted[0] < 1 and 0 < wanted[1] < 1 and wanted[0] != wanted[1], wanted  # no clipping hides a bug
     assert scores == pytest.approx([wanted[0], wanted[0], wanted[1]], abs=1e-5)
-    score = scorer_for(cache, registry.get("stabilityai/sd-turbo"))
-    assert score is not scorer_for(cache, registry.get("starter/shapes-diffusion"))
+    hub_judge = judge_for(cache, registry.get("stabilityai/sd-turbo"))
+    assert hub_judge.world is None and judge_for(cache, registry.get("starter/shapes-diffusion")).world is not None
     result = generate_verified(
         cache,
         "a tree",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines import inputs
+from pipelines.core import inputs
 from zoo.errors import BadInput
 
 

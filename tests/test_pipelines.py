@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.captioning import caption
-from pipelines.metadata import from_text, read_png, save_png, to_text
-from pipelines.prompt_expansion import expand
-from pipelines.style_transfer import stylize
-from pipelines.text2image import generate
-from pipelines.verify import generate_verified
+from pipelines.core.control import RunControl
+from pipelines.core.metadata import from_text, read_png, save_png, to_text
+from pipelines.models.expander import expand
+from pipelines.tasks.caption import caption
+from pipelines.tasks.generate import generate
+from pipelines.tasks.stylize import stylize
+from pipelines.tasks.verify import generate_verified
 from worlds.shapes import SHAPES_WORLD
 from worlds.shapes.requests import read_request
 from worlds.shapes.scene_parser import compare, parse_image
@@ -74,12 +75,12 @@ def stop_after_first_step(seen: list, stop: threading.Event):
 
 def test_progress_reports_every_step_and_cancel_stops(cache):
     seen = []
-    generate(cache, CANONICAL, seed=1, steps=3, progress=lambda done, total: seen.append((done, total)))
+    generate(cache, CANONICAL, seed=1, steps=3, control=RunControl(lambda done, total: seen.append((done, total))))
     assert seen == [(1, 3), (2, 3), (3, 3)]
     # Stop pressed during the run, after step 1 of 8: no later step runs, and the run says it was cancelled
     seen, stop = [], threading.Event()
     with pytest.raises(Cancelled):
-        generate(cache, CANONICAL, seed=1, steps=8, progress=stop_after_first_step(seen, stop), cancel=stop)
+        generate(cache, CANONICAL, seed=1, steps=8, control=RunControl(stop_after_first_step(seen, stop), stop))
     assert seen == [(1, 8)]
 
 
@@ -88,7 +89,12 @@ def test_stylize_cancel_stops_during_the_run(cache):
     seen, stop = [], threading.Event()
     with pytest.raises(Cancelled):
         stylize(
-            cache, picture, "outline style", seed=0, steps=8, progress=stop_after_first_step(seen, stop), cancel=stop
+            cache,
+            picture,
+            "outline style",
+            seed=0,
+            steps=8,
+            control=RunControl(stop_after_first_step(seen, stop), stop),
         )
     assert seen == [(1, 6)]  # strength 0.8 of 8 steps: 6 image-to-image steps were due, one ran
 
@@ -135,7 +141,7 @@ CHINESE_REQUESTS = [
 
 def first_samples(cache, requests: list[str], seed: int) -> list[str]:
     """The prompter's own first sample for each request, before any check."""
-    from pipelines.prompt_expansion import _generate
+    from pipelines.models.expander import _generate
 
     with cache.use(PROMPTER) as lm:
         return [_generate(lm, cache.registry.get(PROMPTER), text, seed) for text in requests]
@@ -157,7 +163,7 @@ def test_the_starter_prompters_first_sample_keeps_every_stated_attribute(cache, 
 
 
 def test_sample_and_check_keeps_the_first_sample_the_reader_passes(cache):
-    from pipelines.prompt_expansion import WORLD_RETRIES
+    from pipelines.models.expander import WORLD_RETRIES
 
     for text in ENGLISH_REQUESTS + CHINESE_REQUESTS:
         samples = [first_samples(cache, [text], 5 + k)[0] for k in range(WORLD_RETRIES)]
@@ -175,7 +181,7 @@ def test_sample_and_check_keeps_the_first_sample_the_reader_passes(cache):
 
 
 def test_when_no_sample_passes_the_grammar_writes_a_sentence_that_keeps_the_request(cache, monkeypatch):
-    import pipelines.prompt_expansion as expansion
+    import pipelines.models.expander as expansion
 
     monkeypatch.setattr(expansion, "WORLD_RETRIES", 0)  # as if every sample had missed
     for text in ENGLISH_REQUESTS + CHINESE_REQUESTS:

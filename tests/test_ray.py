@@ -15,7 +15,8 @@ import ray  # noqa: E402  (requirements-dev.txt installs the Ray extra: without 
 from PIL import Image
 
 from pipelines.backend import LocalBackend  # noqa: E402
-from pipelines.results import GenerateRequest  # noqa: E402
+from pipelines.core.control import RunControl  # noqa: E402
+from pipelines.core.results import GenerateRequest  # noqa: E402
 from serving.batching import groups, prepare, run_jobs  # noqa: E402
 from serving.config import InvalidServingConfig, load_config  # noqa: E402
 from zoo.errors import BadInput, Cancelled  # noqa: E402
@@ -66,6 +67,28 @@ def test_generate_equals_the_in_process_backend(backend, local):
         assert remote.used_prompt == alone.used_prompt
         assert remote.parameters == alone.parameters
         assert same_pictures(remote, alone)
+        receipts = [p.receipt for p in remote.pictures]  # plain pictures carry their receipts from the replica
+        assert all(receipts) and receipts == [p.receipt for p in alone.pictures]
+
+
+def test_edits_and_the_zoo_tab_run_through_the_ray_backend(backend, local):
+    """The Edit tab's three calls and the Zoo tab's listing go to the replicas, not this process's cache."""
+    picture = local.generate(
+        GenerateRequest("a large red circle on the left on a white background, flat style", seed=3)
+    ).images[0]
+    loads = local.cache.loads
+    remote = backend.edit(picture, "make the circle blue", DIFFUSION, seed=2)
+    mask = Image.new("L", picture.size, 0)
+    mask.paste(255, (0, 0, 32, 32))
+    assert backend.inpaint(picture, mask, "a blue square", DIFFUSION, seed=1).image.size == picture.size
+    assert backend.outpaint(picture, "right", "a green cross", DIFFUSION, seed=1).image.size == (128, 64)
+    with pytest.raises(BadInput, match="There is no"):
+        backend.edit(picture, "make the triangle blue", DIFFUSION, seed=2)
+    assert local.cache.loads == loads  # nothing loaded in this process for them
+    alone = local.edit(picture, "make the circle blue", DIFFUSION, seed=2)
+    assert remote.used_prompt == alone.used_prompt and np.array_equal(np.asarray(remote.image), np.asarray(alone.image))
+    states = backend.model_states()
+    assert states[DIFFUSION] == "deployed on Ray" and DIFFUSION in backend.loaded()
 
 
 def test_caption_expand_and_errors(backend, local):
@@ -82,8 +105,7 @@ def test_progress_previews_and_stop_cross_the_process_boundary(backend):
     steps, previews = [], []
     backend.generate(
         GenerateRequest("big red ball on the left", seed=1, steps=8),  # 8 steps: previews (a 4-step one has none)
-        progress=lambda done, total: steps.append((done, total)),
-        preview=previews.append,
+        RunControl(lambda done, total: steps.append((done, total)), preview=previews.append),
     )
     assert steps[-1] == (8, 8) and all(1 <= done <= 8 for done, _ in steps)  # streamed from the replica
     assert previews and all(len(p) == 1 and isinstance(p[0], Image.Image) for p in previews)
@@ -91,8 +113,7 @@ def test_progress_previews_and_stop_cross_the_process_boundary(backend):
     with pytest.raises(Cancelled):
         backend.generate(
             GenerateRequest("big red ball on the left", seed=2, steps=60),
-            progress=lambda done, total: done >= 2 and stop.set(),
-            cancel=stop,
+            RunControl(lambda done, total: done >= 2 and stop.set(), stop),
         )
 
 
@@ -151,7 +172,7 @@ def test_a_replica_the_machine_cannot_hold_is_refused(backend, registry_path, tm
 
 
 def test_ray_data_cli_matches_the_local_path(backend, tmp_path):
-    from pipelines.__main__ import main
+    from cli import main
 
     prompts = tmp_path / "prompts.txt"
     prompts.write_text(
@@ -173,7 +194,9 @@ def test_a_killed_replica_is_replaced_and_its_request_retried(backend, local):
     victim = handle.pid.remote().result()
     job = GenerateRequest("big red ball on the left", seed=21, steps=30, num_images=2)
     answers, drawing = [], threading.Event()
-    client = threading.Thread(target=lambda: answers.append(backend.generate(job, progress=lambda *_: drawing.set())))
+    client = threading.Thread(
+        target=lambda: answers.append(backend.generate(job, RunControl(lambda *_: drawing.set())))
+    )
     client.start()
     assert drawing.wait(timeout=60)  # a step was drawn: the request is on the replica
     os.kill(victim, signal.SIGKILL)

@@ -17,8 +17,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from pipelines.metadata import read_png
-from pipelines.prompt_expansion import expand
+from pipelines.core.metadata import read_png
+from pipelines.models.expander import expand
 from tests.test_app import reads_as, running_app
 from tests.test_pipelines import ASSET_SENTENCES, describes
 from ui.files import NOT_UPLOADED, upload_folder, uploaded_picture
@@ -165,6 +165,8 @@ def test_verify_refuses_settings_it_cannot_honour(app_url):
     client = Client(app_url, verbose=False)
     with pytest.raises(AppError, match="Number of images"):
         client.predict("big red ball", num_images=3, verify_and_refine=True, api_name="/generate")
+    with pytest.raises(AppError, match="Candidates must be between 1 and 8; got 0"):  # not a quiet plain run
+        client.predict("big red ball", verify_and_refine=True, candidates=0, api_name="/generate")
 
 
 def test_one_session_cannot_fill_the_queue(app_url):

@@ -7,7 +7,7 @@ import time
 
 from PIL import Image
 
-from pipelines.metadata import png_info, read_png, save_png
+from pipelines.core.metadata import png_info, read_png, save_png
 from ui.jobs import Runs
 
 SEEDS = [0, 7, 2**31 + 5, 2**32 - 1]  # up to the top of the seed range, where a float would still hold
@@ -39,10 +39,10 @@ def test_progress_messages_are_throttled():
     heard = []
     with Runs().start(None, "generate", lambda share, desc: heard.append((share, desc)), "drawing") as job:
         for step in range(1, 101):  # a fast run: its steps all come within a fifth of a second
-            job.progress(step, 100)
+            job.step(step, 100)
         assert heard == []
         time.sleep(0.25)
-        job.progress(5, 10)
+        job.step(5, 10)
         for step in range(6, 11):
-            job.progress(step, 10)
+            job.step(step, 10)
     assert heard == [(0.5, "drawing: step 5 of 10")]

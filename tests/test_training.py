@@ -78,9 +78,9 @@ def test_checkpoints_are_fp16_safetensors_with_a_model_card(trained):
 
 
 def test_the_zoo_loads_and_runs_what_the_trainers_wrote(trained):
-    from pipelines.captioning import caption
-    from pipelines.prompt_expansion import expand
-    from pipelines.text2image import generate
+    from pipelines.models.expander import expand
+    from pipelines.tasks.caption import caption
+    from pipelines.tasks.generate import generate
 
     cache = ModelCache(load_registry(trained / "registry.toml"), device="cpu", budget_gb=2)
     drawn = generate(cache, "a small red circle in the center on a white background, flat style", seed=0)

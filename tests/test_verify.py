@@ -1,7 +1,7 @@
 """Verify-and-refine earns its keep: readers true to the contract (not to one renderer), diverse
 candidates, refinement that acts on the misses, a receipt on every picture, and the evaluation figures.
 
-Pictures "rendered a second way" come from bench/spec_render.py, written from ../shared/STARTER_WORLD.md
+Pictures "rendered a second way" come from bench/spec_render.py, written from the contract (worlds/shapes/CONTRACT.md)
 with PIL.ImageDraw (no code shared with worlds/shapes/world.py), aliased and antialiased.
 """
 
@@ -12,13 +12,18 @@ import numpy as np
 import pytest
 
 from bench.spec_render import describe, draw_scene, random_objects
-from pipelines import receipt
-from pipelines.candidates import diversity
-from pipelines.distribution import frechet_distance, hard_label_probabilities, inception_style_score, kernel_distance
-from pipelines.hub_checks import COLOURS
-from pipelines.metadata import read_png, read_receipt, save_png
-from pipelines.text2image import generate
-from pipelines.verify import generate_verified
+from pipelines.core.metadata import read_png, read_receipt, save_png
+from pipelines.evaluation.distribution import (
+    frechet_distance,
+    hard_label_probabilities,
+    inception_style_score,
+    kernel_distance,
+)
+from pipelines.judges import judge_for, receipt
+from pipelines.judges.hub_checks import COLOURS
+from pipelines.models.candidates import diversity
+from pipelines.tasks.generate import generate
+from pipelines.tasks.verify import generate_verified
 from worlds.shapes import SHAPES_WORLD
 from worlds.shapes.scene_parser import parse_image
 from worlds.shapes.variants import TABLE, TABLE_NAMES, jitter_colour, render_variant
@@ -77,7 +82,7 @@ def test_small_outlined_cross_antialiased_is_read_as_outline():
 
 
 def test_captioner_reads_pictures_rendered_a_second_way(cache):
-    from pipelines.captioning import caption_loaded
+    from pipelines.models.captioner import caption_loaded
 
     pictures = independent_pictures(100, seed=2026)
     with cache.use("starter/shapes-captioner") as vlm:
@@ -96,7 +101,7 @@ def test_plain_generation_stays_deterministic_for_a_seed(cache):
 
 
 def test_candidates_of_a_round_use_both_readings_and_differ_more_than_seeds_alone(cache):
-    from pipelines.text2image import draw, settings
+    from pipelines.tasks.generate import draw, settings
 
     entry = cache.registry.get("starter/shapes-diffusion")
     rng = random.Random(99)
@@ -153,13 +158,13 @@ def test_refine_keeps_what_is_stated_and_rechooses_the_rest_of_a_missed_object()
 
 
 def test_a_chat_prompt_model_gets_the_missed_attributes_by_name(cache, monkeypatch):
-    from pipelines import verify
+    from pipelines.judges import hub
 
     seen = {}
-    monkeypatch.setattr(verify, "expand", lambda c, text, model, seed: seen.setdefault("text", text))
+    monkeypatch.setattr(hub, "expand", lambda c, text, model, seed: seen.setdefault("text", text))
     chat = next(e.id for e in cache.registry.entries.values() if e.mode == "chat")
     missed = [{"attribute": "dog colour", "wanted": "brown", "seen": "black", "ok": False}]
-    verify.rewrite(cache, chat, "a brown dog", "a dog", ["a black dog"], 1, missed)
+    hub.rewrite(cache, chat, "a brown dog", "a dog", ["a black dog"], 1, missed)
     assert "dog colour (wanted brown, saw black)" in seen["text"]
 
 
@@ -190,7 +195,7 @@ def test_generate_cli_writes_a_receipt_in_results_and_the_png(tmp_path):
 
 
 def test_hub_receipt_names_the_objects_of_the_request():
-    from pipelines.hub_checks import objects_named
+    from pipelines.judges.hub_checks import objects_named
 
     assert objects_named("two dogs and a blue bench on the left") == [
         {"noun": "dog", "count": 2, "colour": None, "side": None},
@@ -211,7 +216,7 @@ def test_distribution_figures_behave_as_distances():
 
 
 def test_evaluate_names_its_distribution_figures(cache):
-    from pipelines.evaluate import evaluate, format_table
+    from pipelines.evaluation.evaluate import evaluate, format_table
 
     prompts = [sentence(random_scene(random.Random(i), 1)) for i in range(6)]
     result = evaluate(cache, prompts, "starter/shapes-diffusion")
@@ -231,7 +236,7 @@ def test_hub_pictures_get_an_approximate_receipt_for_each_named_object(offline_h
     cache = ModelCache(registry, device="cpu", budget_gb=4)
     entry = registry.get("stabilityai/sd-turbo")
     picture = Image.new("RGB", (64, 64), (200, 30, 30))
-    rows = receipt.build(cache, entry, "two red apples on the left", [picture], ["a red apple"])[0]
+    rows = judge_for(cache, entry).check("two red apples on the left", [picture], ["a red apple"])[0]
     assert [r["attribute"] for r in rows] == ["apple present", "apple colour", "apple count", "apple side"]
     assert all(r["approximate"] for r in rows) and rows[0]["seen"] == "yes"  # the caption names it
     assert rows[1]["seen"] in COLOURS

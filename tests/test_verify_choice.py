@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 from PIL import Image
 
-from pipelines import receipt
 from pipelines.backend import LocalBackend
-from pipelines.results import GenerateRequest
+from pipelines.core.results import GenerateRequest
+from pipelines.judges import judge_for, receipt
 from worlds.shapes import SHAPES_WORLD
 
 REQUEST = "a large red circle on the left on a gray background, flat style"
@@ -57,7 +57,8 @@ def test_a_hub_receipt_ticks_only_what_the_caption_shows(cache):
     entry = replace(cache.registry.get("stabilityai/sd-turbo"), scorer=None)
     picture = Image.new("RGB", (64, 64), (20, 20, 200))
     request = "a blue dog and two apples"
-    right, wrong = receipt.build(cache, entry, request, [picture, picture], ["a blue dog beside apples", "a red cat"])
+    judge = judge_for(cache, entry)
+    right, wrong = judge.check(request, [picture, picture], ["a blue dog beside apples", "a red cat"])
     assert [(r["attribute"], r["wanted"], r["seen"], r["ok"]) for r in right] == [
         ("dog present", "yes", "yes", True),
         ("dog colour", "blue", "blue", True),

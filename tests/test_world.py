@@ -1,4 +1,4 @@
-"""The starter world of STARTER_WORLD.md: renderer, grammar and scene parser, exhaustively."""
+"""The starter world of worlds/shapes/CONTRACT.md: renderer, grammar and scene parser, exhaustively."""
 
 import io
 import itertools

@@ -127,7 +127,7 @@ scene's attributes, in English ({shares[english]} %, `worlds/shapes/requests.py:
 `python -m pipelines expand` (and `generate`, for any request that is not already canonical) samples
 up to 4 continuations and keeps the first that is a canonical sentence keeping every attribute that
 a rule-based reader (`worlds/shapes/requests.py: read_request`, with `worlds/shapes/chinese.py` for
-Chinese) finds in the request. That reader knows only the words of the tables in STARTER_WORLD.md: it
+Chinese) finds in the request. That reader knows only the words of the tables in worlds/shapes/CONTRACT.md: it
 cannot read relations or counts beyond them ("a red ball next to a blue box" is read as a single
 blue circle: "next to" is not a joiner, so one object, and the red is lost), negations ("not red"
 is read as red) or words outside the tables, so the check can only be as right as the reader. When

@@ -38,14 +38,14 @@ def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> g
         with gr.Tab(t("tab_zoo"), id="zoo") as tab:
             zoo_tab.build(studio, tab)
     demo.queue(max_size=limits.queue_size, default_concurrency_limit=1)
-    demo.atelier_limits = limits  # type: ignore[attr-defined]
     return demo
 
 
-def launch_options(demo: gr.Blocks, auth: tuple[str, str] | None = None, mcp: bool = True) -> dict:
+def launch_options(
+    demo: gr.Blocks, auth: tuple[str, str] | None = None, mcp: bool = True, limits: ServeLimits = ServeLimits()
+) -> dict:
     """What launch() needs besides host and port: the request guard, upload limits, readable errors, and
-    the MCP server (every API endpoint with its docstring becomes a tool)."""
-    limits: ServeLimits = getattr(demo, "atelier_limits", ServeLimits())
+    the MCP server (every API endpoint with its docstring becomes a tool). `limits`: those build_app got."""
     return dict(
         allowed_paths=[str(style.ASSETS)],
         show_error=True,

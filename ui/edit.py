@@ -1,5 +1,5 @@
 """The Edit tab: change one thing in a picture by instruction, repaint a painted region, or extend the
-canvas. Only the changed region is redrawn (pipelines/edit.py); the rest stays as it was."""
+canvas. Only the changed region is redrawn (pipelines/tasks/edit.py); the rest stays as it was."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from pipelines import edit as editing
-from pipelines import inputs
+from pipelines.core import inputs
+from pipelines.tasks import edit as editing
 from ui.files import uploaded_picture
 from ui.i18n import t
 from ui.jobs import DRAWING, handler
@@ -51,16 +51,14 @@ def edit(
     path = uploaded_picture(image)
     progress(0, desc="reading the picture")
     with studio.runs.start(request, "edit", progress, "redrawing") as run:
-        result = editing.edit(
-            studio.cache,
+        result = studio.backend.edit(
             path,
             instruction,
             model_id=model or None,
             seed=seed,
             steps=steps,
             verify=verify or None,
-            progress=run.progress,
-            cancel=run.cancel,
+            control=run,
         )
     return _outputs(studio, result)
 
@@ -82,15 +80,13 @@ def repaint(
     for layer in painted.get("layers") or []:
         mask |= painted_pixels(uploaded_picture(layer), picture.size)
     with studio.runs.start(request, "edit", progress, "redrawing") as run:
-        result = editing.inpaint(
-            studio.cache,
+        result = studio.backend.inpaint(
             picture,
             Image.fromarray(mask),
             prompt,
             model_id=model or None,
             seed=seed,
-            progress=run.progress,
-            cancel=run.cancel,
+            control=run,
         )
     return _outputs(studio, result)
 
@@ -125,15 +121,13 @@ def extend(
     """Extends the canvas on one side by the model's own picture size, the new part drawn as the prompt says."""
     path = uploaded_picture(image)
     with studio.runs.start(request, "edit", progress, "drawing") as run:
-        result = editing.outpaint(
-            studio.cache,
+        result = studio.backend.outpaint(
             path,
             side or "right",
             prompt,
             model_id=model or None,
             seed=seed,
-            progress=run.progress,
-            cancel=run.cancel,
+            control=run,
         )
     return _outputs(studio, result)
 

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines import metadata
+from pipelines.core import metadata
 from zoo.errors import BadInput
 
 NOT_UPLOADED = "Atelier only opens pictures uploaded to it; upload the picture and try again."

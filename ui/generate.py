@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import gradio as gr
 
-from pipelines import inputs, metadata, text2image, verify
-from pipelines.receipt import receipt_text
-from pipelines.results import AUTO, NONE, GenerateRequest, Generation
+from pipelines.core import inputs, metadata
+from pipelines.core import settings as model_settings
+from pipelines.core.results import AUTO, NONE, GenerateRequest, Generation
+from pipelines.judges.receipt import receipt_text
+from pipelines.tasks import verify
 from ui import history
 from ui.files import uploaded_picture
 from ui.i18n import t
@@ -82,7 +85,7 @@ def generate(
         rounds,
     )
     embed = _flag(embed_parameters, studio.embed_parameters)
-    if not studio.cache.loaded():  # the first request of a fresh app waits for its models: say so
+    if not studio.backend.loaded():  # the first request of a fresh app waits for its models: say so
         progress(0, desc="loading models and rewriting the request")
     yield from _stream(studio, job, embed, request, progress)
 
@@ -116,7 +119,7 @@ def _job(
         height=height,
         seed=seed,
         num_images=1 if num_images is None else num_images,
-        verify=(4 if candidates is None else candidates) if _flag(verify_and_refine) else None,
+        verify=_candidates(candidates) if _flag(verify_and_refine) else None,
         rounds=2 if rounds is None else rounds,
         draw_as_is=bool(written),
     )
@@ -125,7 +128,7 @@ def _job(
 def _stream(studio: Studio, job: GenerateRequest, embed: bool, request, progress):
     """Previews as they come, then the pictures; Stop (or a cancelled event) keeps the last preview."""
     with studio.runs.start(request, "generate", progress, "drawing") as run:
-        work = lambda preview: studio.backend.generate(job, run.progress, run.cancel, preview)
+        work = lambda preview: studio.backend.generate(job, replace(run, preview=preview))
         try:
             for kind, value in streamed(work):
                 if kind == "preview":
@@ -154,6 +157,11 @@ def shown(studio: Studio, result: Generation, embed: bool):
         **result.checks(),
     }
     return list(zip(files, labels)), result.used_prompt, details, files
+
+
+def _candidates(value) -> int:
+    """Candidates per round when verify-and-refine is on: 1 to MAX_CANDIDATES (0 would quietly draw a plain run)."""
+    return inputs.number(4 if value is None else value, "Candidates", 1, verify.MAX_CANDIDATES, integer=True)
 
 
 def _flag(value, default: bool = False) -> bool:
@@ -199,7 +207,7 @@ def defaults_for(studio: Studio, model):
     entry = studio.registry.entries.get(model) if isinstance(model, str) else None
     if entry is None or entry.task != "text-to-image":
         return [gr.update()] * 5
-    run = text2image.settings(entry)
+    run = model_settings.settings(entry)
     return (
         run["steps"],
         run["guidance"],
@@ -211,7 +219,7 @@ def defaults_for(studio: Studio, model):
 
 def size_range(entry) -> dict:
     """The size sliders' range for a model: what it draws (a fixed size shows, greyed out)."""
-    low, high = text2image.side_range(entry) if entry else (64, 2048)
+    low, high = model_settings.side_range(entry) if entry else (64, 2048)
     return {"minimum": low, "maximum": max(high, low + 8), "interactive": high > low}
 
 
@@ -306,7 +314,7 @@ def layout(studio: Studio) -> SimpleNamespace:
 
 def settings_panel(studio: Studio, c: SimpleNamespace) -> None:
     entry = studio.default("text-to-image")
-    run0 = text2image.settings(entry) if entry else {"steps": 25, "guidance": 7.5, "width": 512, "height": 512}
+    run0 = model_settings.settings(entry) if entry else {"steps": 25, "guidance": 7.5, "width": 512, "height": 512}
     with gr.Row(equal_height=True):
         c.expand_with = gr.Dropdown(
             [AUTO, NONE] + studio.choices("prompt-expansion"),
@@ -318,14 +326,14 @@ def settings_panel(studio: Studio, c: SimpleNamespace) -> None:
     c.negative = gr.Textbox(label=t("negative"), placeholder="what to keep out")
     c.model = gr.Dropdown(studio.choices("text-to-image"), value=entry.id if entry else None, label=t("model"))
     with gr.Row():
-        c.steps = gr.Slider(1, text2image.MAX_STEPS, value=run0["steps"], step=1, label=t("steps"))
+        c.steps = gr.Slider(1, model_settings.MAX_STEPS, value=run0["steps"], step=1, label=t("steps"))
         c.guidance = gr.Slider(0, 30, value=run0["guidance"], step=0.5, label=t("guidance"))
     with gr.Row():
         c.width = gr.Slider(value=run0["width"], step=8, label=t("width"), **size_range(entry))
         c.height = gr.Slider(value=run0["height"], step=8, label=t("height"), **size_range(entry))
     with gr.Row():
         c.seed = gr.Number(-1, precision=0, label=t("seed"), minimum=-1, maximum=inputs.MAX_SEED, elem_id="seed")
-        c.num_images = gr.Slider(1, text2image.MAX_IMAGES, value=1, step=1, label=t("num_images"))
+        c.num_images = gr.Slider(1, model_settings.MAX_IMAGES, value=1, step=1, label=t("num_images"))
     c.embed = gr.Checkbox(studio.embed_parameters, label=t("embed"))
     c.verify = gr.Checkbox(False, label=t("verify"))
     with gr.Row():

@@ -13,11 +13,11 @@ import time
 import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TypeVar
 
 import gradio as gr
 
+from pipelines.core.control import RunControl
 from ui.i18n import in_language
 from zoo.errors import AtelierError
 
@@ -117,14 +117,6 @@ def handler(fn, studio, gpu_seconds: int | None = None):
     return gpu_task(wrapped, gpu_seconds) if gpu_seconds else wrapped
 
 
-@dataclass
-class Job:
-    """What a pipeline gets from the page: a progress callback and a stop flag."""
-
-    progress: object
-    cancel: threading.Event
-
-
 class Runs:
     """The stop flags of the runs in progress, one per browser session and tab."""
 
@@ -137,14 +129,14 @@ class Runs:
         return str(getattr(request, "session_hash", None) or id(request)), tab
 
     @contextmanager
-    def start(self, request: gr.Request | None, tab: str, progress=None, what: str = "working") -> Iterator[Job]:
-        """The one way to run a model job: `with runs.start(request, "generate", progress, "drawing") as job:`
-        then pass job.progress and job.cancel to the pipeline."""
+    def start(self, request: gr.Request | None, tab: str, progress=None, what: str = "working") -> Iterator[RunControl]:
+        """The one way to run a model job: `with runs.start(request, "generate", progress, "drawing") as control:`
+        then pass the control to the backend."""
         key, flag = self.key(request, tab), threading.Event()
         with self._lock:
             self._flags[key] = flag
         try:
-            yield Job(step_reporter(progress, what), flag)
+            yield RunControl(step_reporter(progress, what), flag)
         finally:
             with self._lock:
                 if self._flags.get(key) is flag:

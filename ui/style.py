@@ -46,9 +46,7 @@ def stylize(
     path = uploaded_picture(image)
     progress(0, desc="describing the picture")
     with studio.runs.start(request, "stylize", progress, "redrawing") as run:
-        result = studio.backend.stylize(
-            path, style, model_id=model or None, strength=strength, seed=seed, progress=run.progress, cancel=run.cancel
-        )
+        result = studio.backend.stylize(path, style, model_id=model or None, strength=strength, seed=seed, control=run)
     png = studio.downloads.save([result.image], [result.parameters], studio.embed_parameters)[0]
     return (path, png), result.used_prompt, result.caption or "", png
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from pipelines.backend import BUSY, UNLOADED
 from ui.i18n import t
 from ui.jobs import LOADING, handler
 from ui.studio import Studio
@@ -14,24 +15,23 @@ HEADERS = ["id", "task", "licence", "memory", "state", "description"]
 
 
 def rows(studio: Studio) -> list[list]:
-    cache = studio.cache
+    states = studio.backend.model_states()
     return [
-        [e.id, e.task, e.licence, f"{e.memory_gb:g} GB", cache.state(e), e.description]
-        for e in cache.registry.entries.values()
+        [e.id, e.task, e.licence, f"{e.memory_gb:g} GB", states[e.id], e.description]
+        for e in studio.registry.entries.values()
     ]
 
 
 def load(studio: Studio, model_id, progress=gr.Progress(track_tqdm=True)):
-    studio.registry.get(model_id)  # an unknown id gets its sentence before anything loads
-    studio.cache.get(model_id)
+    studio.backend.load(model_id)
     return rows(studio), f"Loaded **{model_id}**."
 
 
 def unload(studio: Studio, model_id):
-    studio.registry.get(model_id)
-    if studio.cache.unload(model_id):
+    answer = studio.backend.unload(model_id)
+    if answer == UNLOADED:
         message = f"Unloaded **{model_id}**."
-    elif model_id in studio.cache.loaded():
+    elif answer == BUSY:
         message = f"**{model_id}** is busy with a job; unload it when the job is done."
     else:
         message = f"**{model_id}** is not loaded."
@@ -39,13 +39,8 @@ def unload(studio: Studio, model_id):
 
 
 def summary(studio: Studio) -> str:
-    cache = studio.cache
-    text = (
-        f"Models run on **{cache.device}** with a memory budget of **{cache.budget_bytes / 2**30:.1f} GB**; "
-        "they load on first use and the least recently used ones are unloaded to make room."
-    )
-    text += f" Defaults: {studio.defaults_reason}."
-    if cache.device == "cpu":
+    text = studio.backend.where() + f" Defaults: {studio.defaults_reason}."
+    if studio.backend.device == "cpu":
         text += (
             f" On this CPU a 512 x 512 SD-Turbo picture takes about {CPU_SD_TURBO_SECONDS} s (most of it the "
             "autoencoder's decode); the starter models answer in a fraction of a second."

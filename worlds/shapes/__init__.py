@@ -1,4 +1,4 @@
-"""The starter world of ../shared/STARTER_WORLD.md behind the World interface."""
+"""The starter world of worlds/shapes/CONTRACT.md behind the World interface."""
 
 from __future__ import annotations
 

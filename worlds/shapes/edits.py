@@ -1,4 +1,4 @@
-"""Edit instructions in the starter world (../shared/STARTER_WORLD.md, "Edit instructions").
+"""Edit instructions in the starter world (worlds/shapes/CONTRACT.md, section 4 "Edits").
 
 `apply(scene, instruction)` reads an instruction against the scene a picture shows and returns an
 `Edit`: the edited scene, the kind of change, and which objects of the old and new scene changed.

@@ -12,29 +12,17 @@ import random
 import re
 from dataclasses import dataclass, replace
 
+from worlds.shapes.words import (
+    BACKGROUND_WORDS,
+    COLOUR_WORDS,
+    SHAPE_WORDS,
+    SIZE_WORDS,
+    UNSTATED_SHAPE_WORDS,
+    WHERE_WORDS,
+)
 from worlds.shapes.world import BACKGROUNDS, COLOURS, OPPOSITE, POSITIONS, SHAPES, SIZES, STYLES, Obj, Scene
+from worlds.shapes.zh import has_chinese, to_english
 
-SIZE_WORDS = {"small": ["small", "little", "tiny"], "large": ["large", "big", "huge"]}
-COLOUR_WORDS = {c: [c] for c in COLOURS} | {"purple": ["purple", "violet"], "cyan": ["cyan", "turquoise"]}
-SHAPE_WORDS = {
-    "circle": ["circle", "ball", "disc"],
-    "square": ["square", "box", "block"],
-    "triangle": ["triangle", "triangular shape"],
-    "cross": ["cross", "plus", "plus sign"],
-}
-UNSTATED_SHAPE_WORDS = ["shape", "object", "thing"]
-WHERE_WORDS = {
-    "center": ["in the center", "in the middle", "centered"],
-    "left": ["on the left", "on the left side", "to the left"],
-    "right": ["on the right", "on the right side", "to the right"],
-    "top": ["at the top", "near the top", "up top"],
-    "bottom": ["at the bottom", "near the bottom", "down low"],
-}
-BACKGROUND_WORDS = {
-    "black": ["black background", "dark background", "black backdrop"],
-    "white": ["white background", "white backdrop"],
-    "gray": ["gray background", "gray backdrop", "grey backdrop", "grey background"],
-}
 STYLE_ADJECTIVES = {"flat": ["filled", "solid", "flat"], "outline": ["outlined", "outline"]}
 STYLE_PHRASES = {
     "flat": ["flat style", "in flat style", "filled", "solid"],
@@ -183,9 +171,7 @@ def _find(text: str, pairs: list[tuple[str, str]]) -> tuple[str | None, str]:
 
 def read_request(text: str) -> Request:
     """The attributes a free-form (or canonical) request states, in English, in Chinese, or in
-    English with Chinese words (worlds/shapes/chinese.py)."""
-    from worlds.shapes.chinese import has_chinese, to_english
-
+    English with Chinese words (worlds/shapes/zh.py)."""
     chinese = has_chinese(text)
     text = to_english(text) if chinese else text
     text = " " + " ".join(re.sub(r"[^a-z' ]", " ", text.lower()).split()) + " "

@@ -1,4 +1,4 @@
-"""Renderings that vary within the contract of ../shared/STARTER_WORLD.md, for training readers of pictures.
+"""Renderings that vary within the contract of worlds/shapes/CONTRACT.md, for training readers of pictures.
 
 `render(scene)` in world.py draws the one exact picture; another faithful implementation differs
 from it by rounding. `render_variant(scene, rng)` draws the scene the way such implementations

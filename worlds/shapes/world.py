@@ -1,4 +1,4 @@
-"""The starter world of ../shared/STARTER_WORLD.md: scenes, their canonical sentences, and pictures.
+"""The starter world of worlds/shapes/CONTRACT.md: scenes, their canonical sentences, and pictures.
 
 A scene is plain data; `sentence(scene)` and `parse_sentence(text)` are exact inverses, and
 `render(scene)` draws the one picture the sentence describes.

@@ -5,7 +5,7 @@ what the prompt states (canonical sentences state everything), attribute by attr
 picture is right when every stated attribute is right and no other object is present.
 Hub models: the mean CLIP score of picture and prompt, through the entry's scorer.
 
-Both also get distribution figures (pipelines/distribution.py), named for their feature space:
+Both also get distribution figures (pipelines/evaluation/distribution.py), named for their feature space:
 FD-captioner / KID-captioner (the starter captioner's vision encoder, against the world's own
 renderings of the prompts) and IS-parser for a world's models; FD-CLIP / KID-CLIP (against
 `references` pictures, when given) and IS-CLIP-prompts for hub models. None of them is FID.
@@ -18,11 +18,14 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from pipelines import distribution, inputs
-from pipelines.scoring import clip_scores, similarities
-from pipelines.text2image import draw, settings
-from pipelines.verify import generate_verified
-from worlds import world_for
+from pipelines.core import inputs
+from pipelines.core.settings import settings
+from pipelines.evaluation import distribution
+from pipelines.judges import judge_for
+from pipelines.models.clip import clip_scores, similarities
+from pipelines.tasks.generate import draw
+from pipelines.tasks.prompts import prompt_for
+from pipelines.tasks.verify import generate_verified
 from zoo.cache import ModelCache
 from zoo.errors import BadInput
 
@@ -52,24 +55,29 @@ def evaluate(
             images.append(result.images[0])
             used.append(result.used_prompt)
     else:
-        from pipelines.prompt_expansion import prompt_for
-
         run = settings(entry, steps)
-        used = [prompt_for(cache, entry, p, expand_with, seed + i) for i, p in enumerate(prompts)]
+        judge = judge_for(cache, entry)
+        used = [prompt_for(cache, judge, p, expand_with, seed + i) for i, p in enumerate(prompts)]
         for start in tqdm(range(0, len(prompts), BATCH), desc="generate", unit="batch"):
             chunk = used[start : start + BATCH]
             seeds = [seed + i * 100 for i in range(start, start + len(chunk))]
             images += draw(cache, entry, chunk, "", run, seeds)[0]
     seconds = (time.perf_counter() - started) / len(prompts)
-    world = world_for(entry.world)
+    table = fidelity_table(cache, entry, prompts, images, references)
+    return table | {"model": entry.id, "prompts": len(prompts), "verify": verify or 0, "seconds_per_prompt": seconds}
+
+
+def fidelity_table(cache: ModelCache, entry, prompts: list[str], images: list, references=None) -> dict:
+    """The fidelity figures of pictures drawn for `prompts` (here or elsewhere) with their distribution figures."""
+    world = judge_for(cache, entry).world
     table = world.fidelity(prompts, images) if world is not None else hub_fidelity(cache, entry, prompts, images)
     table["distribution"] = distribution_figures(cache, entry, prompts, images, references)
-    return table | {"model": entry.id, "prompts": len(prompts), "verify": verify or 0, "seconds_per_prompt": seconds}
+    return table
 
 
 def distribution_figures(cache: ModelCache, entry, prompts: list[str], images: list, references=None) -> dict:
     """FD / KID against reference pictures and an IS-style figure, each named for its feature space."""
-    world = world_for(entry.world)
+    world = judge_for(cache, entry).world
     if world is not None:
         refs = references or [world.reference(p, seed=i) for i, p in enumerate(prompts)]
         out = {}

@@ -8,6 +8,7 @@ model from a few decodes of its own autoencoder, so any VAE gets previews withou
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 import torch
@@ -29,8 +30,11 @@ def preview_steps(total: int, latent_side: int = FULL_DECODE_SIDE + 1) -> set[in
 
 
 class Previewer:
+    """Makes preview pictures; a larger model's latent-to-RGB map is fitted once and kept while its
+    autoencoder lives (the map is keyed by the autoencoder itself, so it leaves with the model)."""
+
     def __init__(self) -> None:
-        self._maps: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._maps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def pictures(self, pipe, latents: torch.Tensor) -> list[Image.Image]:
@@ -45,7 +49,7 @@ class Previewer:
         return [Image.fromarray(np.ascontiguousarray(a), "RGB") for a in array]
 
     def _linear_map(self, pipe, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        key = id(pipe.vae)
+        key = pipe.vae
         with self._lock:
             if key not in self._maps:
                 self._maps[key] = _fit_linear_map(pipe, latents.shape[1])

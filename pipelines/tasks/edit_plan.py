@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from pipelines.captioning import caption_loaded
-from worlds import world_for
+from pipelines.models.captioner import describe
+from worlds.base import World
 from zoo.cache import ModelCache
 from zoo.errors import BadInput
 from zoo.registry import ModelEntry
@@ -38,11 +38,8 @@ class Plan:
     target: str | None = None  # world models: the edited scene's canonical sentence, for verify
 
 
-def world_plan(entry: ModelEntry, picture: Image.Image, instruction: str) -> Plan:
+def world_plan(world: World, picture: Image.Image, instruction: str) -> Plan:
     """Reads the picture, applies the instruction in the model's world; refusals become BadInput."""
-    world = world_for(entry.world)
-    if world is None:
-        raise BadInput(f"'{entry.id}' draws no synthetic world, so it cannot read the picture as a scene.")
     try:
         read = world.read_picture(picture)
         result = world.edit(read, instruction)
@@ -95,9 +92,7 @@ def hub_plan(cache: ModelCache, entry: ModelEntry, picture: Image.Image, instruc
     instruction's own words name (the whole picture when none)."""
     read = ""
     if entry.captioner:
-        captioner = cache.registry.get(entry.captioner)
-        with cache.use(captioner.id) as vlm:
-            read = caption_loaded(vlm, [picture], int(captioner.defaults.get("max_new_tokens", 40)))[0]
+        read = describe(cache, entry.captioner, [picture])[0]
     answer = _ask_expander(cache, entry, read, instruction, seed) if entry.expander else ""
     prompt, region = parse_answer(answer)
     prompt = prompt or (f"{read}, {instruction}" if read else instruction)

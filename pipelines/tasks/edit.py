@@ -5,20 +5,21 @@ then pastes the original back outside the mask, so the rest of the picture is pi
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from PIL import Image
 
-from pipelines import inputs
-from pipelines.edit_plan import Plan, dilate, hub_plan, world_plan
-from pipelines.results import png_parameters
-from pipelines.text2image import Progress, settings, step_callback
-from worlds import world_for
+from pipelines.core import inputs
+from pipelines.core.control import RunControl
+from pipelines.core.results import png_parameters
+from pipelines.core.settings import settings
+from pipelines.judges import judge_for
+from pipelines.models.diffusion import sampler_name
+from pipelines.tasks.edit_plan import Plan, dilate, hub_plan, world_plan
 from zoo.cache import ModelCache
-from zoo.errors import BadInput, Cancelled
+from zoo.errors import BadInput
 from zoo.registry import ModelEntry
 
 MAX_CANDIDATES = 8
@@ -48,8 +49,7 @@ def edit(
     seed: int | None = None,
     steps: int | None = None,
     verify: int | None = None,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
+    control: RunControl | None = None,
     strength: float | None = None,
 ) -> Edited:
     """The picture with the change `instruction` asks for. Models of a world check the instruction against
@@ -59,8 +59,8 @@ def edit(
     instruction = inputs.prompt(instruction, "instruction")
     entry, run, seed, picture = _setup(cache, picture, model_id, steps, seed)
     count = 1 if verify in (None, 0) else inputs.number(verify, "Candidates", 1, MAX_CANDIDATES, integer=True)
-    world = world_for(entry.world)
-    plan = world_plan(entry, picture, instruction) if world else hub_plan(cache, entry, picture, instruction, seed)
+    world = judge_for(cache, entry).world
+    plan = world_plan(world, picture, instruction) if world else hub_plan(cache, entry, picture, instruction, seed)
     if not plan.mask.any():  # nothing to change: the picture already shows it
         return Edited(
             picture,
@@ -72,7 +72,7 @@ def edit(
         )
     seeds = [inputs.offset_seed(seed, i) for i in range(count if world else 1)]
     strength = _strength(strength)
-    images, sampler = redraw(cache, entry, picture, plan.mask, plan.prompt, seeds, run, strength, progress, cancel)
+    images, sampler = redraw(cache, entry, picture, plan.mask, plan.prompt, seeds, run, strength, control)
     candidates = [{"seed": s, "right": _reads_as(world, drawn, plan)} for s, drawn in zip(seeds, images) if world]
     kept = next((i for i, c in enumerate(candidates) if c["right"]), 0)
     params = _parameters(plan.prompt, instruction, entry, seeds[kept], sampler, run, strength)
@@ -97,8 +97,7 @@ def inpaint(
     model_id: str | None = None,
     seed: int | None = None,
     steps: int | None = None,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
+    control: RunControl | None = None,
     strength: float | None = None,
 ) -> Edited:
     """The picture with the painted region (non-zero pixels of `mask`, any size) redrawn as `prompt` says."""
@@ -111,7 +110,7 @@ def inpaint(
     if not painted.any():
         raise BadInput("The mask is empty; paint over the part of the picture to redraw.")
     strength = _strength(strength)
-    images, sampler = redraw(cache, entry, picture, painted, prompt, [seed], run, strength, progress, cancel)
+    images, sampler = redraw(cache, entry, picture, painted, prompt, [seed], run, strength, control)
     return Edited(
         images[0],
         prompt,
@@ -130,8 +129,7 @@ def outpaint(
     model_id: str | None = None,
     seed: int | None = None,
     steps: int | None = None,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
+    control: RunControl | None = None,
     strength: float | None = None,
 ) -> Edited:
     """The picture with the canvas extended on one side by the model's own picture size, the new part
@@ -150,7 +148,7 @@ def outpaint(
     new[at[1] : at[1] + height, at[0] : at[0] + width] = False
     run = dict(run, width=canvas.width, height=canvas.height)
     strength = _strength(strength)
-    images, sampler = redraw(cache, entry, canvas, new, prompt, [seed], run, strength, progress, cancel)
+    images, sampler = redraw(cache, entry, canvas, new, prompt, [seed], run, strength, control)
     params = _parameters(prompt, None, entry, seed, sampler, run, strength)
     return Edited(images[0], prompt, None, params, _mask_image(new), side)
 
@@ -171,12 +169,12 @@ def redraw(
     seeds: list[int],
     run: dict,
     strength: float = STRENGTH,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
+    control: RunControl | None = None,
 ) -> tuple[list, str]:
     """One candidate per seed, in one batch: the masked region drawn through the inpainting pipeline, the
     original pasted back everywhere else; and the sampler's name. The pipeline's own mask is one latent
     cell wider than the pasted one, so no latent straddling the edge keeps the old picture."""
+    control = control or RunControl()
     with cache.use_inpaint(entry.id) as pipe:
         wider = dilate(mask, int(getattr(pipe, "vae_scale_factor", 8)))
         out = pipe(
@@ -189,11 +187,10 @@ def redraw(
             width=picture.width,
             height=picture.height,
             generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
-            callback_on_step_end=step_callback(progress, cancel, max(1, int(run["steps"] * strength))),
+            callback_on_step_end=control.on_step_end(max(1, int(run["steps"] * strength))),
         )
-        sampler = type(pipe.scheduler).__name__.removesuffix("Scheduler")
-    if cancel is not None and cancel.is_set():
-        raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
+        sampler = sampler_name(pipe)
+    control.check()
     original = np.asarray(picture)
     kept = mask[..., None]
     pasted = [Image.fromarray(np.where(kept, np.asarray(drawn.resize(picture.size)), original)) for drawn in out.images]

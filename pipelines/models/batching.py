@@ -16,20 +16,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections import deque
 from dataclasses import dataclass, field
 
 import torch
 from PIL import Image
 
-from pipelines.previews import Previewer, preview_steps
+from pipelines.core.control import CANCELLED, RunControl
+from pipelines.models.diffusion import draw_text, sampler_name
+from pipelines.models.previews import Previewer, preview_steps
 from zoo.cache import ModelCache
 from zoo.errors import Cancelled, OutOfMemory
 from zoo.registry import ModelEntry
 
-Progress = Callable[[int, int], None]
-Preview = Callable[[list[Image.Image]], None]
-CANCELLED = "The run was cancelled; nothing was lost, start it again when ready."
+KEPT_SIZES = 4096  # the latest call sizes a batcher remembers (tests and benchmarks read them)
 CROWD_WAIT = 0.02  # seconds a call waits for company while requests arrive together (never for a lone one)
 IDLE_SECONDS = 2.0  # a model's batching thread ends after this long without work
 
@@ -41,39 +42,57 @@ class Group:
     prompts: list[str]
     negative: str
     seeds: list[int]
-    progress: Progress | None = None
-    cancel: threading.Event | None = None
-    preview: Preview | None = None
+    control: RunControl = field(default_factory=RunControl)
     done: threading.Event = field(default_factory=threading.Event)
     images: list[Image.Image] = field(default_factory=list)
     sampler: str = ""
     error: BaseException | None = None
 
     def cancelled(self) -> bool:
-        return self.cancel is not None and self.cancel.is_set()
+        return self.control.cancelled()
+
+
+def compatible(entry: ModelEntry, run: dict) -> tuple:
+    """Requests with equal keys may share one pipeline call (prompts, negative prompts and seeds may differ)."""
+    return (entry.id, run["steps"], run["guidance"], run["width"], run["height"])
 
 
 def batcher_for(cache: ModelCache) -> Batcher:
-    """The batcher of this cache: one per cache, made on first use and kept on the cache object."""
+    """The batcher of this cache: one per cache, made on first use, gone with the cache."""
     with _MAKING:
-        if getattr(cache, "batcher", None) is None:
-            cache.batcher = Batcher(cache)  # type: ignore[attr-defined]
-        return cache.batcher  # type: ignore[attr-defined]
+        batcher = _BATCHERS.get(cache)
+        if batcher is None:
+            batcher = _BATCHERS[cache] = Batcher(cache)
+        return batcher
 
 
 _MAKING = threading.Lock()
+_BATCHERS: weakref.WeakKeyDictionary[ModelCache, Batcher] = weakref.WeakKeyDictionary()
 
 
 class Batcher:
     def __init__(self, cache: ModelCache, max_wait: float = 0.0):
-        self.cache, self.max_wait = cache, max_wait
+        self._cache, self.max_wait = weakref.ref(cache), max_wait  # weak: the batcher must not keep its cache alive
         self.previewer = Previewer()
         self._pending: dict[tuple, list[Group]] = {}
         self._workers: set[tuple] = set()
         self._cond = threading.Condition()
-        self.batch_sizes: list[int] = []  # pictures per pipeline call, in order (tests and benchmarks read it)
+        self.calls = 0  # pipeline calls made
+        self._sizes: deque[int] = deque(maxlen=KEPT_SIZES)  # pictures per call, the latest KEPT_SIZES calls
         self.steps_run = 0  # denoising steps run, all calls together
         self._crowded = False  # the last call had company: the next waits CROWD_WAIT for more
+
+    @property
+    def cache(self) -> ModelCache:
+        cache = self._cache()
+        if cache is None:
+            raise RuntimeError("the batcher's model cache is gone")
+        return cache
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        """Pictures per pipeline call, in order (the latest KEPT_SIZES calls)."""
+        return list(self._sizes)
 
     def draw(
         self,
@@ -82,17 +101,23 @@ class Batcher:
         negative: str,
         run: dict,
         seeds: list[int],
-        progress: Progress | None = None,
-        cancel: threading.Event | None = None,
-        preview: Preview | None = None,
+        control: RunControl | None = None,
     ) -> tuple[list[Image.Image], str]:
         """One picture per prompt (picture i from prompt i and seed i), and the sampler's name."""
+        return self.draw_together(entry, run, [(prompts, negative, seeds, control or RunControl())])[0]
+
+    def draw_together(
+        self, entry: ModelEntry, run: dict, requests: list[tuple[list[str], str, list[int], RunControl]]
+    ) -> list:
+        """Several callers' (prompts, negative, seeds, control), queued at once so they share calls where
+        the cap allows; per caller (pictures, the sampler's name), or the error it met (one caller: raised)."""
         cap = self.cap(entry)
-        groups = [
-            Group(prompts[i : i + cap], negative, seeds[i : i + cap], progress, cancel, preview)
-            for i in range(0, len(prompts), cap)
+        per_request = [
+            [Group(prompts[i : i + cap], negative, seeds[i : i + cap], control) for i in range(0, len(prompts), cap)]
+            for prompts, negative, seeds, control in requests
         ]
-        key = (entry.id, run["steps"], run["guidance"], run["width"], run["height"])
+        groups = [g for gs in per_request for g in gs]
+        key = compatible(entry, run)
         with self._cond:
             self._pending.setdefault(key, []).extend(groups)
             if key not in self._workers:
@@ -103,9 +128,13 @@ class Batcher:
             self._cond.notify_all()
         for group in groups:
             group.done.wait()
-            if group.error is not None:
-                raise group.error
-        return [image for g in groups for image in g.images], groups[0].sampler
+        answers = []
+        for gs in per_request:
+            error = next((g.error for g in gs if g.error is not None), None)
+            answers.append(error if error is not None else ([im for g in gs for im in g.images], gs[0].sampler))
+        if len(requests) == 1 and isinstance(answers[0], BaseException):
+            raise answers[0]
+        return answers
 
     def cap(self, entry: ModelEntry) -> int:
         """Pictures per call: the registry's max_batch, and on a GPU what its free memory allows."""
@@ -188,25 +217,19 @@ class Batcher:
         prompts = [p for g in batch for p in g.prompts]
         negatives = [g.negative for g in batch for _ in g.prompts]
         seeds = [s for g in batch for s in g.seeds]
-        self.batch_sizes.append(len(prompts))
+        self._sizes.append(len(prompts))
+        self.calls += 1
         with self.cache.use(entry.id) as pipe:
             if tiled and hasattr(pipe, "enable_vae_tiling"):
                 pipe.enable_vae_tiling()
             try:
-                out = pipe(
-                    prompt=prompts,
-                    negative_prompt=negatives if any(negatives) else None,
-                    num_inference_steps=run["steps"],
-                    guidance_scale=run["guidance"],
-                    width=run["width"],
-                    height=run["height"],
-                    generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
-                    callback_on_step_end=self._on_step(batch, run["steps"], max(run["width"], run["height"]) // 8),
-                )
+                text = {"prompt": prompts, "negative_prompt": negatives if any(negatives) else None}
+                on_step = self._on_step(batch, run["steps"], max(run["width"], run["height"]) // 8)
+                images = draw_text(pipe, text, run, seeds, on_step)
             finally:
                 if tiled and hasattr(pipe, "disable_vae_tiling"):
                     pipe.disable_vae_tiling()
-            return out.images, type(pipe.scheduler).__name__.removesuffix("Scheduler")
+            return images, sampler_name(pipe)
 
     def _on_step(self, batch: list[Group], total: int, latent_side: int):
         shown = preview_steps(total, latent_side)
@@ -214,15 +237,14 @@ class Batcher:
         def on_step_end(pipe, step: int, timestep, tensors: dict) -> dict:
             self.steps_run += 1
             for group in batch:
-                if group.progress:
-                    group.progress(step + 1, total)
+                group.control.step(step + 1, total)
             if all(g.cancelled() for g in batch):
                 pipe._interrupt = True
-            elif step + 1 in shown and any(g.preview for g in batch):
+            elif step + 1 in shown and any(g.control.preview for g in batch):
                 pictures = self.previewer.pictures(pipe, tensors["latents"])
                 for group in batch:
-                    if group.preview and not group.cancelled():
-                        group.preview(pictures[: len(group.prompts)])
+                    if not group.cancelled():
+                        group.control.show(pictures[: len(group.prompts)])
                     pictures = pictures[len(group.prompts) :]
             return tensors
 

@@ -7,32 +7,17 @@ into the API result, results.jsonl and the PNG's `receipt` text chunk).
   parser), not its caption; the rows are the request's stated attributes and the object count.
 - Hub models: an approximate, GenEval-style check with the zoo's CLIP (registry `scorer`) and the
   captioner, for each object the request names: present, its colour, and its count and side where
-  stated (pipelines/hub_checks.py). Its rows carry approximate: True.
+  stated (pipelines/judges/hub_checks.py). Its rows carry approximate: True.
+
+The judge of the model (pipelines/judges/) writes the rows; this module reads them.
 """
 
 from __future__ import annotations
 
 import re
 
-from pipelines import hub_checks
-from pipelines.results import Generation
-from worlds import world_for
-from zoo.cache import ModelCache
-from zoo.registry import ModelEntry
-
 Receipt = list[dict]
 TICK, CROSS = "✓", "✗"
-
-
-def build(
-    cache: ModelCache, entry: ModelEntry, request: str, images: list, captions: list | None = None
-) -> list[Receipt]:
-    """One receipt per picture drawn by `entry` for `request`."""
-    world = world_for(entry.world)
-    if world is not None:
-        return [world.check(request, image) for image in images]
-    captions = captions if captions is not None else [None] * len(images)
-    return [hub_checks.check(cache, entry, request, image, caption) for image, caption in zip(images, captions)]
 
 
 def passed(receipt: Receipt) -> bool:
@@ -67,15 +52,3 @@ def receipt_text(receipt: Receipt | None) -> str:
         parts.append(part)
     line = " · ".join(parts)
     return line + " (approximate)" if any(row.get("approximate") for row in receipt) else line
-
-
-def attach(cache: ModelCache, model_id: str | None, request: str, generation: Generation) -> Generation:
-    """Gives every picture of a generation that has none its receipt (plain runs get theirs here)."""
-    entry = cache.registry.pick(model_id, "text-to-image")
-    todo = [p for p in generation.pictures if p.receipt is None]
-    if todo:
-        for picture, receipt in zip(
-            todo, build(cache, entry, request, [p.image for p in todo], [p.caption for p in todo])
-        ):
-            picture.receipt = receipt
-    return generation

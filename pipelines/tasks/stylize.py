@@ -8,18 +8,19 @@ sentence, so only its style is swapped and every object is named again.
 from __future__ import annotations
 
 import math
-import threading
 
 import torch
 from PIL import Image
 
-from pipelines import inputs
-from pipelines.captioning import caption_loaded
-from pipelines.results import Picture, Stylized, png_parameters
-from pipelines.text2image import Progress, settings, step_callback
-from worlds import world_for
+from pipelines.core import inputs
+from pipelines.core.control import RunControl
+from pipelines.core.results import Picture, Stylized, png_parameters
+from pipelines.core.settings import settings
+from pipelines.judges import judge_for
+from pipelines.models.captioner import describe
+from pipelines.models.diffusion import sampler_name
 from zoo.cache import ModelCache
-from zoo.errors import BadInput, Cancelled
+from zoo.errors import BadInput
 from zoo.registry import ModelEntry
 
 
@@ -27,10 +28,8 @@ def target_prompt(cache: ModelCache, entry: ModelEntry, picture: Image.Image, st
     """(the prompt to redraw with, the caption it came from)."""
     if not entry.captioner:
         return style, None
-    captioner = cache.registry.get(entry.captioner)
-    with cache.use(captioner.id) as vlm:
-        described = caption_loaded(vlm, [picture], int(captioner.defaults.get("max_new_tokens", 40)))[0]
-    world = world_for(entry.world)
+    described = describe(cache, entry.captioner, [picture])[0]
+    world = judge_for(cache, entry).world
     if world is not None:
         try:
             restyled = world.restyle(described, style)
@@ -49,9 +48,9 @@ def stylize(
     strength: float | None = None,
     seed: int | None = None,
     steps: int | None = None,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
+    control: RunControl | None = None,
 ) -> Stylized:
+    control = control or RunControl()
     picture = inputs.image(image)
     style = inputs.prompt(style, "style")
     entry = cache.registry.pick(model_id, "text-to-image")
@@ -72,10 +71,9 @@ def stylize(
             num_inference_steps=run["steps"],
             guidance_scale=run["guidance"],
             generator=torch.Generator("cpu").manual_seed(seed),
-            callback_on_step_end=step_callback(progress, cancel, max(1, int(run["steps"] * strength))),
+            callback_on_step_end=control.on_step_end(max(1, int(run["steps"] * strength))),
         )
-        sampler = type(pipe.scheduler).__name__.removesuffix("Scheduler")
-    if cancel is not None and cancel.is_set():
-        raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
+        sampler = sampler_name(pipe)
+    control.check()
     params = png_parameters(prompt, style, entry.id, seed, sampler, run, strength=strength)
     return Stylized(Picture(out.images[0], params), prompt, described)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from pipelines import inputs
-from pipelines.results import AUTO, NONE
+from pipelines.core import inputs
 from worlds import world_for
 from zoo.cache import ModelCache
 
@@ -39,25 +38,6 @@ def expand(cache: ModelCache, request: str, model_id: str | None = None, seed: i
                 return text
     # no sample kept everything the grammar reads in the request: the grammar writes the sentence itself
     return world.complete(request, seed)
-
-
-def expander_for(entry, request: str, expand_with: str | None) -> str | None:
-    """The expander model to use, or None. "auto" (or None) means: for a model that only understands
-    its world's canonical sentences, its own expander whenever the request is not one; else none."""
-    choice = inputs.expander_choice(expand_with)
-    if choice == NONE:
-        return None
-    if choice == AUTO:
-        world = world_for(entry.world)
-        needs_one = world is not None and entry.expander and not world.is_canonical(request)
-        return entry.expander if needs_one else None
-    return choice
-
-
-def prompt_for(cache: ModelCache, entry, request: str, expand_with: str | None, seed: int) -> str:
-    """The prompt to draw `request` with."""
-    expander = expander_for(entry, request, expand_with)
-    return expand(cache, request, expander, seed) if expander else request
 
 
 def chat_prompt(tokenizer, request: str) -> str:

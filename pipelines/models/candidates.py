@@ -5,23 +5,22 @@ in their seed come out nearly the same. Candidates here are drawn stochastically
 (fresh noise at every step), the world's other readings of the prompt (a two-object scene has two
 canonical sentences), and, for a world's models, noise on the text embedding from the second
 candidate on (hub models already draw different pictures from different seeds). Plain
-generation (pipelines/text2image.py) is untouched and stays deterministic for a seed.
+generation (pipelines/tasks/generate.py) is untouched and stays deterministic for a seed.
 """
 
 from __future__ import annotations
 
 import inspect
 import itertools
-import threading
 from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
-from pipelines.text2image import Progress, step_callback
+from pipelines.core.control import RunControl
+from pipelines.models.diffusion import draw_text, sampler_name
 from zoo.cache import ModelCache
-from zoo.errors import Cancelled
 from zoo.registry import ModelEntry
 
 ETA = 1.0  # DDIM eta for candidates: 0 is deterministic DDIM, 1 samples like DDPM
@@ -35,32 +34,22 @@ def draw_candidates(
     negative: str,
     run: dict,
     seeds: list[int],
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
+    control: RunControl | None = None,
     eta: float = ETA,
     embedding_noise: float = EMBEDDING_NOISE,
 ) -> tuple[list[Image.Image], str]:
     """One picture per prompt and seed, sampled stochastically; and the sampler's name (with its eta)."""
+    control = control or RunControl()
     with cache.use(entry.id) as pipe:
         accepts = inspect.signature(pipe.__call__).parameters
         extra = {"eta": eta} if eta and "eta" in accepts else {}
         text: dict[str, Any] = {"prompt": prompts, "negative_prompt": [negative] * len(prompts) if negative else None}
         if embedding_noise and entry.world and "prompt_embeds" in accepts and run["guidance"] <= 1:
             text = {"prompt_embeds": _noisy_embeddings(pipe, prompts, seeds, embedding_noise)}
-        out = pipe(
-            **text,
-            num_inference_steps=run["steps"],
-            guidance_scale=run["guidance"],
-            width=run["width"],
-            height=run["height"],
-            generator=[torch.Generator("cpu").manual_seed(s) for s in seeds],
-            callback_on_step_end=step_callback(progress, cancel, run["steps"]),
-            **extra,
-        )
-        sampler = type(pipe.scheduler).__name__.removesuffix("Scheduler")
-    if cancel is not None and cancel.is_set():
-        raise Cancelled("The run was cancelled; nothing was lost, start it again when ready.")
-    return out.images, f"{sampler} eta {extra['eta']}" if extra else sampler
+        images = draw_text(pipe, text, run, seeds, control.on_step_end(run["steps"]), **extra)
+        sampler = sampler_name(pipe)
+    control.check()
+    return images, f"{sampler} eta {extra['eta']}" if extra else sampler
 
 
 def _noisy_embeddings(pipe, prompts: list[str], seeds: list[int], share: float) -> torch.Tensor:

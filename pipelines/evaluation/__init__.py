@@ -1,0 +1,1 @@
+"""Figures of a model on a prompt list (python -m pipelines evaluate)."""

@@ -1,0 +1,1 @@
+"""What a person asks for: generate (plain or verified), edit, stylize, caption."""

@@ -1,0 +1,131 @@
+"""Text to image, the one entry for every backend: an optional language model rewrites the request, a
+diffusion model draws it (through the batcher), and the model's judge gives each picture its receipt.
+Verify-and-refine (tasks/verify.py) is the same entry with candidates asked for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+from pipelines.core import inputs
+from pipelines.core.control import RunControl
+from pipelines.core.results import NONE, GenerateRequest, Generation, Picture, png_parameters
+from pipelines.core.settings import MAX_IMAGES, prepare, settings
+from pipelines.judges import Judge, judge_for
+from pipelines.models.batching import batcher_for
+from pipelines.tasks.prompts import prompt_for
+from pipelines.tasks.verify import run_verified
+from zoo.cache import ModelCache
+from zoo.errors import AtelierError
+from zoo.registry import ModelEntry
+
+__all__ = ["Planned", "draw", "draw_planned", "generate", "plan", "run", "settings"]
+
+
+@dataclass
+class Planned:
+    """One plain request, checked and expanded, ready to draw."""
+
+    request: str
+    negative: str
+    entry: ModelEntry
+    run: dict
+    used: str
+    seeds: list[int]
+    judge: Judge
+
+
+def run(cache: ModelCache, job: GenerateRequest, control: RunControl | None = None) -> Generation:
+    """Plain generation, or verify-and-refine when the request asks for candidates; every picture comes back
+    with its receipt. `control.preview` is handed cheap pictures of the latents (verify: each round's)."""
+    control = control or RunControl()
+    if job.verify:
+        return run_verified(cache, job, control)
+    return draw_planned(cache, [plan(cache, job)], [control])[0]
+
+
+def plan(cache: ModelCache, job: GenerateRequest) -> Planned:
+    """The first half of a plain run: the checks, the seeds, the prompt expansion."""
+    request, negative, entry, run, seed = prepare(cache, job)
+    count = inputs.number(job.num_images, "Number of images", 1, MAX_IMAGES, integer=True)
+    expander = NONE if job.draw_as_is else inputs.expander_choice(job.expand_with)
+    judge = judge_for(cache, entry)
+    used = prompt_for(cache, judge, request, expander, seed)
+    return Planned(request, negative, entry, run, used, [inputs.offset_seed(seed, i) for i in range(count)], judge)
+
+
+def draw_planned(cache: ModelCache, items: list[Planned], controls: list[RunControl]) -> list:
+    """Planned requests of one model and settings (pipelines.models.batching.compatible), queued together so
+    they may share diffusion calls; per request its Generation with receipts, or the error it met."""
+    first = items[0]
+    asked = [([item.used] * len(item.seeds), item.negative, item.seeds, c) for item, c in zip(items, controls)]
+    drawn = batcher_for(cache).draw_together(first.entry, first.run, asked)
+    for answer in drawn:  # a bug, unlike a sentence for the person, is raised for every caller
+        if isinstance(answer, BaseException) and (len(items) == 1 or not isinstance(answer, AtelierError)):
+            raise answer
+    return [
+        answer if isinstance(answer, BaseException) else _finish(item, *answer) for item, answer in zip(items, drawn)
+    ]
+
+
+def _finish(item: Planned, images: list[Image.Image], sampler: str) -> Generation:
+    """The pictures with their PNG records and receipts (read by the model's judge)."""
+    receipts = item.judge.check(item.request, images)
+    return Generation(
+        [
+            Picture(
+                image,
+                png_parameters(
+                    item.used, item.request, item.entry.id, s, sampler, item.run, negative_prompt=item.negative
+                ),
+                receipt=rows,
+            )
+            for image, s, rows in zip(images, item.seeds, receipts)
+        ],
+        item.used,
+    )
+
+
+def generate(
+    cache: ModelCache,
+    prompt: str,
+    negative_prompt: str = "",
+    model_id: str | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    seed: int | None = None,
+    num_images: int = 1,
+    expand_with: str | None = None,
+    control: RunControl | None = None,
+) -> Generation:
+    """Plain generation from keyword arguments (see GenerateRequest)."""
+    job = GenerateRequest(
+        prompt,
+        negative_prompt,
+        model_id,
+        inputs.expander_choice(expand_with),
+        steps,
+        guidance,
+        width,
+        height,
+        seed,
+        num_images,
+    )
+    return run(cache, job, control)
+
+
+def draw(
+    cache: ModelCache,
+    entry: ModelEntry,
+    prompts: list[str],
+    negative: str,
+    run: dict,
+    seeds: list[int],
+    control: RunControl | None = None,
+) -> tuple[list[Image.Image], str]:
+    """One picture per prompt (picture i from prompt i and seed i), and the sampler's name, without receipts.
+    Requests that share the model and settings may be drawn in one call with others (models/batching.py)."""
+    return batcher_for(cache).draw(entry, prompts, negative, run, seeds, control)
