@@ -9,6 +9,7 @@ import base64
 import io
 import json
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from PIL import Image, PngImagePlugin
 from tests.test_app import running_app
 
 PNG = "data:image/png;base64,"
+FILE_DATA = {"meta": {"_type": "gradio.FileData"}}
 GOOD = {
     "prompt": "a large red circle on the left on a white background, flat style",
     "request": "big red ball on the left",
@@ -158,3 +160,19 @@ def test_a_click_counts_only_the_entries_shown(app_url):
     assert values[1] == second["prompt"] and values[-1] == 3
     answer = event(app_url, "restore", [[entry()]], {"index": 1, "value": None, "selected": True})
     assert not answer["success"] and answer["output"]["error"] == "That history entry is gone; pick another."
+
+
+def test_new_pictures_go_first_and_the_history_keeps_its_last_24(app_url):
+    """After a run the page sends its history, the run's parameters and PNG files: the new picture comes
+    first, then the 23 newest of the old ones."""
+    picture = Path(__file__).resolve().parent.parent / "assets" / "two-shapes.png"
+    with httpx.Client(timeout=60) as http:
+        uploaded = http.post(f"{app_url}gradio_api/upload", files={"files": picture.open("rb")}).json()[0]
+    old = [entry(settings=dict(GOOD, prompt=f"old {i}")) for i in range(24)]
+    made = dict(GOOD, prompt="the new one", seed=77)
+    answer = event(app_url, "remember", [old, {"pictures": [made]}, [{"path": uploaded, **FILE_DATA}]])
+    assert answer["success"], answer
+    history = answer["output"]["data"][0]
+    assert [e["settings"]["prompt"] for e in history] == ["the new one"] + [f"old {i}" for i in range(23)]
+    assert history[0]["settings"]["seed"] == 77 and history[0]["thumb"].startswith(PNG)
+    assert shown(app_url, history)[:2] == ["the new one", "old 0"]
