@@ -87,6 +87,7 @@ def test_good_entries_are_shown(app_url):
     "bad",
     [
         {"thumb": data_url(picture_bytes(kind="JPEG"), "data:image/jpeg;base64,")},  # not a PNG data URL
+        {"thumb": data_url(picture_bytes(), "data:text/html;base64,")},  # PNG bytes served as another type
         {"thumb": data_url(picture_bytes(kind="JPEG"))},  # says PNG, holds a JPEG
         {"thumb": data_url(picture_bytes(kind="GIF"))},
         {"thumb": data_url(picture_bytes(size=(129, 129)))},  # larger than a thumbnail
@@ -101,6 +102,7 @@ def test_good_entries_are_shown(app_url):
     ],
     ids=[
         "jpeg-url",
+        "html-url",
         "jpeg-in-png",
         "gif",
         "129px",
