@@ -1,4 +1,5 @@
-"""python -m pipelines generate|stylize|edit|caption|expand|evaluate: the pipelines from the command line.
+"""python -m pipelines generate|explain|stylize|edit|chat|caption|expand|evaluate|feedback: the pipelines from the
+command line.
 
 generate and stylize write pictures (with their parameters in the PNG) and results.jsonl into
 --out; caption and expand print one JSON line per input. Errors print one sentence and exit 2; edit
@@ -16,6 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from pipelines.core.metadata import save_png
+from pipelines.feedback.cli import add_feedback_commands
 from zoo.errors import AtelierError, BadInput
 
 NO_RAY = "--ray runs from the top-level command line: python cli.py {command} ... --ray"
@@ -83,6 +85,11 @@ def cmd_generate(args) -> None:
         return _ray(args).generate_on_ray(args, _prompts(args), _out_dir(args))
     prompts, out = _prompts(args), _out_dir(args)
     cache = _cache(args)
+    lora, lora_scale = None, None
+    if getattr(args, "lora", None):
+        from pipelines.core.adapters import from_argument
+
+        cache.registry, lora, lora_scale = from_argument(cache.registry, args.lora, args.model)
     verify = getattr(args, "verify", None)
     with open(out / "results.jsonl", "w") as results:
         for index, prompt in enumerate(tqdm(prompts, desc="generate", unit="prompt")):
@@ -95,6 +102,9 @@ def cmd_generate(args) -> None:
                 seed=args.seed + index * 1000,
                 verify=verify or None,
                 rounds=args.rounds,
+                lora=lora,
+                lora_scale=lora_scale,
+                decode=args.decode,
             )
             result = run(cache, job)
             picture = result.pictures[0]
@@ -116,6 +126,29 @@ def _ray(args):
     if args.ray_runner is None:
         raise AtelierError(NO_RAY.format(command=args.command))
     return args.ray_runner
+
+
+def cmd_explain(args) -> None:
+    from pipelines.core import inputs
+    from pipelines.core.results import GenerateRequest
+    from pipelines.models.explain import request_from_png
+    from pipelines.tasks.explain_files import write_explained
+    from pipelines.tasks.generate import run
+
+    if not args.prompt and not args.png:
+        raise AtelierError("Give at least one prompt, or a PNG Atelier made with --png FILE.")
+    expand_with = inputs.expander_choice(args.expand_with)
+    jobs = [
+        GenerateRequest(
+            p, "", args.model, expand_with, args.steps, args.guidance, seed=args.seed + 1000 * i, explain=True
+        )
+        for i, p in enumerate(args.prompt)
+    ]
+    jobs += [request_from_png(png, args.model) for png in args.png]
+    out, cache = _out_dir(args), _cache(args)
+    with open(out / "words.jsonl", "w", encoding="utf-8") as lines:
+        for index, job in enumerate(tqdm(jobs, desc="explain", unit="picture")):
+            write_explained(out, run(cache, job), job.prompt, f"{index:04d}", lines)
 
 
 def cmd_stylize(args) -> None:
@@ -211,6 +244,12 @@ def cmd_edit(args) -> int:
     return 1 if refused else 0
 
 
+def cmd_chat(args) -> None:
+    from pipelines.chat_cli import run_script
+
+    run_script(_cache(args), _text_file(args.script, "script"), _out_dir(args), args)
+
+
 RAY_HELP = "draw on Ray Data model actors (pip install -r requirements-ray.txt; joins $RAY_ADDRESS if set)"
 
 
@@ -223,6 +262,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     add_drawing_commands(sub)
     add_reading_commands(sub)
+    add_feedback_commands(sub)
     return p
 
 
@@ -237,9 +277,26 @@ def add_drawing_commands(sub) -> None:
     g.add_argument("--guidance", type=float)
     g.add_argument("--verify", type=int, metavar="N", help="draw N candidates per round and keep the best match")
     g.add_argument("--rounds", type=int, default=2, help="with --verify: rounds of prompt rewriting at most")
+    g.add_argument(
+        "--decode",
+        choices=["fast", "full"],
+        help="fast: the model's tiny autoencoder (default on a CPU where the model has one); full: its own",
+    )
     g.add_argument("--out", required=True)
+    g.add_argument("--lora", metavar="ID_OR_PATH[:SCALE]", help="a LoRA adapter: registry id, folder or .safetensors")
     g.add_argument("--ray", action="store_true", help=RAY_HELP)
     g.set_defaults(run=cmd_generate)
+
+    x = sub.add_parser("explain", help="draw, and map where each word of the prompt went (DAAM)")
+    x.add_argument("prompt", nargs="*")
+    x.add_argument("--png", nargs="+", default=[], help="explain pictures Atelier made again (their settings)")
+    x.add_argument("--model", help="text-to-image model id (default: the starter model)")
+    x.add_argument("--expand-with", help="prompt-expansion model id that rewrites each prompt first")
+    x.add_argument("--seed", type=int, default=0, help="prompt i uses seed S + 1000 i")
+    x.add_argument("--steps", type=int)
+    x.add_argument("--guidance", type=float)
+    x.add_argument("--out", required=True)
+    x.set_defaults(run=cmd_explain)
 
     s = sub.add_parser("stylize", help="redraw pictures in a style")
     s.add_argument("images", nargs="+")
@@ -259,6 +316,15 @@ def add_drawing_commands(sub) -> None:
     d.add_argument("--verify", type=int, metavar="N", help="draw up to N candidates, keep the first read as the edit")
     d.add_argument("--out", required=True)
     d.set_defaults(run=cmd_edit)
+
+    t = sub.add_parser("chat", help="a conversation: one message per line of SCRIPT; writes DIR/turns.jsonl")
+    t.add_argument("script", metavar="SCRIPT")
+    t.add_argument("--model", help="text-to-image model id (default: the starter model)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--steps", type=int)
+    t.add_argument("--verify", type=int, default=4, metavar="N", help="candidates per round on draws and changes")
+    t.add_argument("--out", required=True)
+    t.set_defaults(run=cmd_chat)
 
 
 def add_reading_commands(sub) -> None:

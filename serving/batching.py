@@ -27,7 +27,7 @@ def groups(prepared: dict[int, Planned]) -> list[list[int]]:
     """The indices of compatible requests, in order of first arrival."""
     by_key: dict[tuple, list[int]] = {}
     for index, item in prepared.items():
-        by_key.setdefault(compatible(item.entry, item.run), []).append(index)
+        by_key.setdefault(compatible(item.entry, item.run, item.explain), []).append(index)
     return list(by_key.values())
 
 

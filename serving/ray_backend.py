@@ -42,6 +42,7 @@ STREAMED = {
     "edit",
     "inpaint",
     "outpaint",
+    "chat",
 }  # replica methods that stream progress, then the answer
 
 
@@ -52,6 +53,11 @@ class RayBackend:
     rather than at its first request."""
 
     device = "ray"
+
+    def add_entries(self, entries: list) -> None:
+        """Listed here only: the replicas read their registry file, so adapters trained by this app's Train
+        tab are drawn by the in-process backend, not on Ray."""
+        self.registry = self.registry.with_entries(entries)
 
     def __init__(
         self,
@@ -102,6 +108,10 @@ class RayBackend:
         return self._ask(
             entry.id, "text-to-image", "outpaint", (inputs.image(image), side, prompt, entry.id, seed), control
         )
+
+    def chat(self, conversation, message, model_id=None, seed=None, control=None):
+        entry = self.registry.pick(model_id, "text-to-image")
+        return self._ask(entry.id, "text-to-image", "chat", (conversation, message, entry.id, seed), control)
 
     def caption(self, pictures, model_id: str | None = None) -> list[str]:
         entry = self.registry.pick(model_id, "captioning")

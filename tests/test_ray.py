@@ -91,6 +91,24 @@ def test_edits_and_the_zoo_tab_run_through_the_ray_backend(backend, local):
     assert states[DIFFUSION] == "deployed on Ray" and DIFFUSION in backend.loaded()
 
 
+def test_a_chat_turn_runs_in_a_replica(backend, local):
+    from pipelines.tasks.chat import Conversation
+
+    loads = local.cache.loads
+    remote, _ = backend.chat(
+        Conversation(), "a large red circle in the center on a white background, flat style", DIFFUSION, 3
+    )
+    remote, row = backend.chat(remote, "make it green", DIFFUSION, 3)
+    assert local.cache.loads == loads and row["action"] == "change" and len(remote.pictures) == 2
+    alone, _ = local.chat(
+        Conversation(), "a large red circle in the center on a white background, flat style", DIFFUSION, 3
+    )
+    alone, _ = local.chat(alone, "make it green", DIFFUSION, 3)
+    assert all(
+        np.array_equal(np.asarray(a.image), np.asarray(b.image)) for a, b in zip(remote.pictures, alone.pictures)
+    )
+
+
 def test_caption_expand_and_errors(backend, local):
     picture = local.generate(
         GenerateRequest("a large red circle on the left on a white background, flat style", seed=3)
@@ -205,3 +223,27 @@ def test_a_killed_replica_is_replaced_and_its_request_retried(backend, local):
     assert len(answers) == 1  # answered once
     assert handle.pid.remote().result() != victim  # a new replica
     assert same_pictures(answers[0], local.generate(job))
+
+
+def test_explained_requests_carry_their_own_maps_across_the_process_boundary(backend, local):
+    job = GenerateRequest("a large red circle on the left and a small blue cross on the right on a gray background, "
+                          "flat style", seed=3, num_images=2, explain=True)  # fmt: skip
+    remote, alone = backend.generate(job), local.generate(job)
+    assert same_pictures(remote, alone)
+    for r, a in zip(remote.pictures, alone.pictures):
+        assert [(w.word, w.index) for w in r.words] == [(w.word, w.index) for w in a.words]
+        assert all(np.allclose(x.map, y.map, atol=1e-5) for x, y in zip(r.words, a.words))
+
+
+def test_a_shared_draw_leaves_explained_requests_their_maps(cache):
+    jobs = [GenerateRequest(CIRCLE, seed=5, expand_with="none"), GenerateRequest(CIRCLE, seed=6, expand_with="none",
+                                                                                  explain=True)]  # fmt: skip
+    plain, explained = run_jobs(cache, jobs, share_draws=True)
+    assert plain.pictures[0].words is None and [w.word for w in explained.pictures[0].words][:3] == [
+        "a",
+        "large",
+        "red",
+    ]
+
+
+CIRCLE = "a large red circle on the left on a white background, flat style"
