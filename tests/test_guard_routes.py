@@ -17,7 +17,7 @@ import ui
 from bench.abuse import fn_indexes
 from tests.test_app import free_port, running_app
 from ui.files import NOT_UPLOADED
-from ui.guard import BUSY
+from ui.guard import BUSY, QUEUED_ONLY
 from ui.studio import Studio
 
 PICTURE = Path(__file__).resolve().parent.parent / "assets" / "two-shapes.png"
@@ -67,6 +67,11 @@ def post(app_url: str, route: str, api: str, values: dict, indexes: dict) -> htt
     return httpx.post(f"{app_url}gradio_api/{path}", json=body, timeout=60)
 
 
+def expected(route: str, api: str) -> tuple[int, str]:
+    """Atelier's answer to a call that names a server file: /run/ is not served for queued endpoints at all."""
+    return (404, QUEUED_ONLY.format(name=api)) if route == "run" else (422, NOT_UPLOADED)
+
+
 def refusal(answer: httpx.Response) -> str:
     detail = answer.json()["detail"]
     return detail if isinstance(detail, str) else " ".join(d["message"] for d in detail)
@@ -78,8 +83,7 @@ def test_a_server_path_gets_atelier_sentence_on_every_route(app_url, indexes, se
     named = {"path": str(secret), **FILE_DATA}
     value = {"background": named, "layers": [named], "composite": named} if api == "inpaint" else named
     answer = post(app_url, route, api, {ENDPOINTS[api][1]: value}, indexes)
-    assert answer.status_code == 422, answer.text[:300]
-    assert refusal(answer) == NOT_UPLOADED
+    assert (answer.status_code, refusal(answer)) == expected(route, api), answer.text[:300]
     assert secret.name not in answer.text  # the answer never echoes the path
 
 
@@ -91,7 +95,7 @@ def test_a_painted_layer_that_names_a_server_path_is_refused(app_url, indexes, s
     background = {"path": uploaded, "orig_name": PICTURE.name, **FILE_DATA}
     painted = {"background": background, "layers": [{"path": str(secret), **FILE_DATA}], "composite": background}
     answer = post(app_url, route, "inpaint", {"painted": painted, "prompt": "a red ball"}, indexes)
-    assert answer.status_code == 422 and refusal(answer) == NOT_UPLOADED, answer.text[:300]
+    assert (answer.status_code, refusal(answer)) == expected(route, "inpaint"), answer.text[:300]
     assert secret.name not in answer.text
 
 
@@ -118,5 +122,8 @@ def test_a_full_queue_is_answered_with_atelier_sentence_on_every_route(cache):
         ids = fn_indexes(url)
         for route in ROUTES:
             answer = post(url, route, "expand", {"prompt": "big red ball"}, ids)
+            if route == "run":  # not served for queued endpoints, full queue or not
+                assert json.loads(answer.text)["detail"] == QUEUED_ONLY.format(name="expand")
+                continue
             assert answer.status_code == 503, (route, answer.text[:300])
             assert json.loads(answer.text)["detail"] == BUSY.format(n=0), route
