@@ -1,4 +1,5 @@
-"""python -m pipelines generate|explain|stylize|edit|caption|expand|evaluate: the pipelines from the command line.
+"""python -m pipelines generate|explain|stylize|edit|chat|caption|expand|evaluate|feedback: the pipelines from the
+command line.
 
 generate and stylize write pictures (with their parameters in the PNG) and results.jsonl into
 --out; caption and expand print one JSON line per input. Errors print one sentence and exit 2; edit
@@ -16,6 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from pipelines.core.metadata import save_png
+from pipelines.feedback.cli import add_feedback_commands
 from zoo.errors import AtelierError, BadInput
 
 NO_RAY = "--ray runs from the top-level command line: python cli.py {command} ... --ray"
@@ -234,6 +236,12 @@ def cmd_edit(args) -> int:
     return 1 if refused else 0
 
 
+def cmd_chat(args) -> None:
+    from pipelines.chat_cli import run_script
+
+    run_script(_cache(args), _text_file(args.script, "script"), _out_dir(args), args)
+
+
 RAY_HELP = "draw on Ray Data model actors (pip install -r requirements-ray.txt; joins $RAY_ADDRESS if set)"
 
 
@@ -246,6 +254,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     add_drawing_commands(sub)
     add_reading_commands(sub)
+    add_feedback_commands(sub)
     return p
 
 
@@ -293,6 +302,15 @@ def add_drawing_commands(sub) -> None:
     d.add_argument("--verify", type=int, metavar="N", help="draw up to N candidates, keep the first read as the edit")
     d.add_argument("--out", required=True)
     d.set_defaults(run=cmd_edit)
+
+    t = sub.add_parser("chat", help="a conversation: one message per line of SCRIPT; writes DIR/turns.jsonl")
+    t.add_argument("script", metavar="SCRIPT")
+    t.add_argument("--model", help="text-to-image model id (default: the starter model)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--steps", type=int)
+    t.add_argument("--verify", type=int, default=4, metavar="N", help="candidates per round on draws and changes")
+    t.add_argument("--out", required=True)
+    t.set_defaults(run=cmd_chat)
 
 
 def add_reading_commands(sub) -> None:

@@ -8,6 +8,7 @@ from typing import Protocol
 from pipelines.core.control import RunControl
 from pipelines.core.results import GenerateRequest, Generation, Stylized
 from pipelines.models.expander import expand
+from pipelines.tasks import chat as chatting
 from pipelines.tasks import edit as editing
 from pipelines.tasks import generate, stylize
 from pipelines.tasks.caption import caption
@@ -42,6 +43,12 @@ class Backend(Protocol):
     def inpaint(self, image, mask, prompt: str, model_id=None, seed=None, control=None) -> editing.Edited: ...
 
     def outpaint(self, image, side: str, prompt: str, model_id=None, seed=None, control=None) -> editing.Edited: ...
+
+    def chat(
+        self, conversation, message: str, model_id=None, seed=None, control=None
+    ) -> tuple[chatting.Conversation, dict]:
+        """(the conversation, its new turn) after one message (pipelines/tasks/chat.py)."""
+        ...
 
     def caption(self, pictures: list, model_id: str | None = None) -> list[str]: ...
 
@@ -98,6 +105,9 @@ class LocalBackend:
 
     def outpaint(self, image, side, prompt, model_id=None, seed=None, control=None):
         return editing.outpaint(self.cache, image, side, prompt, model_id=model_id, seed=seed, control=control)
+
+    def chat(self, conversation, message, model_id=None, seed=None, control=None):
+        return chatting.turn(self.cache, conversation, message, model_id, seed, control)
 
     def caption(self, pictures, model_id=None) -> list[str]:
         return caption(self.cache, pictures, model_id=model_id)

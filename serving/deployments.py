@@ -16,7 +16,7 @@ from ray import serve
 
 from pipelines.core.control import RunControl
 from pipelines.models.expander import expand
-from pipelines.tasks import edit, stylize
+from pipelines.tasks import chat, edit, stylize
 from pipelines.tasks.caption import caption
 from serving.batching import run_jobs
 from serving.cluster import torch_threads
@@ -93,6 +93,10 @@ class TextToImage(_Replica):
 
     async def outpaint(self, image, side, prompt, model_id, seed):
         async for item in self._one(edit.outpaint, image, side, prompt, model_id=model_id, seed=seed):
+            yield item
+
+    async def chat(self, conversation, message, model_id, seed):
+        async for item in self._one(chat.turn, conversation, message, model_id, seed):
             yield item
 
     async def _one(self, fn, *args, **kwargs):

@@ -42,6 +42,7 @@ STREAMED = {
     "edit",
     "inpaint",
     "outpaint",
+    "chat",
 }  # replica methods that stream progress, then the answer
 
 
@@ -102,6 +103,10 @@ class RayBackend:
         return self._ask(
             entry.id, "text-to-image", "outpaint", (inputs.image(image), side, prompt, entry.id, seed), control
         )
+
+    def chat(self, conversation, message, model_id=None, seed=None, control=None):
+        entry = self.registry.pick(model_id, "text-to-image")
+        return self._ask(entry.id, "text-to-image", "chat", (conversation, message, entry.id, seed), control)
 
     def caption(self, pictures, model_id: str | None = None) -> list[str]:
         entry = self.registry.pick(model_id, "captioning")

@@ -91,6 +91,24 @@ def test_edits_and_the_zoo_tab_run_through_the_ray_backend(backend, local):
     assert states[DIFFUSION] == "deployed on Ray" and DIFFUSION in backend.loaded()
 
 
+def test_a_chat_turn_runs_in_a_replica(backend, local):
+    from pipelines.tasks.chat import Conversation
+
+    loads = local.cache.loads
+    remote, _ = backend.chat(
+        Conversation(), "a large red circle in the center on a white background, flat style", DIFFUSION, 3
+    )
+    remote, row = backend.chat(remote, "make it green", DIFFUSION, 3)
+    assert local.cache.loads == loads and row["action"] == "change" and len(remote.pictures) == 2
+    alone, _ = local.chat(
+        Conversation(), "a large red circle in the center on a white background, flat style", DIFFUSION, 3
+    )
+    alone, _ = local.chat(alone, "make it green", DIFFUSION, 3)
+    assert all(
+        np.array_equal(np.asarray(a.image), np.asarray(b.image)) for a, b in zip(remote.pictures, alone.pictures)
+    )
+
+
 def test_caption_expand_and_errors(backend, local):
     picture = local.generate(
         GenerateRequest("a large red circle on the left on a white background, flat style", seed=3)

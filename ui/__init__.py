@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 from starlette.middleware import Middleware
 
-from ui import caption, edit, generate, style, zoo_tab
+from ui import caption, chat, edit, feedback, generate, style, zoo_tab
 from ui.guard import RequestGuard
 from ui.i18n import I18N, t
 from ui.studio import Studio
@@ -33,10 +33,15 @@ def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> g
             style.build(studio)
         with gr.Tab(t("tab_edit"), id="edit"):
             edit.build(studio)
+        with gr.Tab(t("tab_chat"), id="chat"):
+            chat.build(studio, demo)
         with gr.Tab(t("tab_caption"), id="caption"):
             caption.build(studio)
         with gr.Tab(t("tab_zoo"), id="zoo") as tab:
             zoo_tab.build(studio, tab)
+            feedback.plots(studio, tab)
+        gr.Markdown(feedback.where(studio), elem_id="ratings-kept")
+        feedback.api(studio)
     demo.queue(max_size=limits.queue_size, default_concurrency_limit=1)
     return demo
 

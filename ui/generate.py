@@ -13,7 +13,7 @@ from pipelines.core.results import AUTO, NONE, GenerateRequest, Generation
 from pipelines.judges.receipt import receipt_text
 from pipelines.tasks import verify
 from ui import explain as explain_view
-from ui import history
+from ui import feedback, history
 from ui.files import uploaded_picture
 from ui.i18n import t
 from ui.jobs import DESCRIBING, DRAWING, handler, streamed
@@ -303,6 +303,7 @@ def layout(studio: Studio) -> SimpleNamespace:
             explain_view.layout(c)
             for shown_now in (c.parameters, c.pngs):
                 shown_now.render()
+            c.rating = feedback.widget(studio)
             c.history = gr.Gallery(
                 label=t("history"),
                 elem_id="history",
@@ -378,6 +379,7 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
     )
     wire_history(studio, demo, c, generating)
     explain_view.wire(studio, c, generating)
+    feedback.watch_generate(studio, c)
     # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
     c.stop.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, **private)
     c.rewrite.click(

@@ -56,6 +56,12 @@ EN = {
     "example_edits": "Example edits",
     "strength": "Strength",
     "png_file": "PNG file",
+    "tab_chat": "Chat",
+    "message": "Message",
+    "send": "Send",
+    "new_conversation": "New conversation",
+    "export_conversation": "Export the conversation (zip)",
+    "conversation_zip": "Conversation (PNGs with their parameters + thread.json)",
     "explain": "Explain",
     "explain_info": "map where each word of the prompt went (plain runs)",
     "explain_words": "Words: choose one to see where it went",
@@ -64,6 +70,15 @@ EN = {
     "explain_png": "Explain a PNG Atelier made",
     "explain_button": "Explain",
     "explain_maps": "The picture and its word maps",
+    "rate_pick": "Rate a picture: click one, or make one.",
+    "rate_note": "A note (optional)",
+    "rate_wrong": "What was wrong (with 👎; the receipt's ✗ are ticked)",
+    "ratings_plots": "**Ratings** (👍 / 👎 that people gave; `python -m pipelines feedback report` has the numbers)",
+    "ratings_sqlite": "Ratings are kept on this server, in a SQLite database in the data folder of the account that "
+    "runs Atelier, with each rated picture and how it was made; never your IP address or browser.",
+    "ratings_database": "Ratings are kept in this server's feedback database, with each rated picture and how it was "
+    "made; never your IP address or browser.",
+    "ratings_off": "Ratings are turned off on this server: nothing is kept.",
 }
 ZH = {
     "tagline": "用语言作画：带模型库的画室，离线也能用。",
@@ -113,6 +128,12 @@ ZH = {
     "example_edits": "示例编辑",
     "strength": "重绘强度",
     "png_file": "PNG 文件",
+    "tab_chat": "对话",
+    "message": "消息",
+    "send": "发送",
+    "new_conversation": "新对话",
+    "export_conversation": "导出对话（zip）",
+    "conversation_zip": "对话（带参数的 PNG + thread.json）",
     "explain": "解释",
     "explain_info": "显示提示词中每个词画在了哪里（普通生成）",
     "explain_words": "词：选一个，看它画在哪里",
@@ -121,6 +142,15 @@ ZH = {
     "explain_png": "解释一张 Atelier 生成的 PNG",
     "explain_button": "解释",
     "explain_maps": "图片和每个词的位置图",
+    "rate_pick": "给图片评分：点选一张，或先生成一张。",
+    "rate_note": "备注（可选）",
+    "rate_wrong": "哪里不对（配合 👎；回执里的 ✗ 已勾选）",
+    "ratings_plots": "**评分**（用户给出的 👍 / 👎；具体数字见 `python -m pipelines feedback report`）",
+    "ratings_sqlite": "评分保存在本服务器上运行 Atelier 的账户的数据文件夹里的 SQLite 数据库中，"
+    "连同被评分的图片及其生成方式；从不保存你的 IP 地址或浏览器信息。",
+    "ratings_database": "评分保存在本服务器的反馈数据库中，连同被评分的图片及其生成方式；"
+    "从不保存你的 IP 地址或浏览器信息。",
+    "ratings_off": "本服务器已关闭评分：不保存任何内容。",
 }
 I18N = gr.I18n(en=EN, **{"zh-CN": ZH, "zh": ZH})
 t = I18N  # label=t("request")

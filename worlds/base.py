@@ -13,6 +13,17 @@ class EditResult:
     region: Any  # bool array over the world's canvas (rows, columns): the pixels that must be redrawn
 
 
+@dataclass(frozen=True)
+class ChatReading:
+    """One message of a conversation read against the current scene (World.converse)."""
+
+    action: str  # draw, change, answer or refuse
+    reply: str  # for the person, in the message's language; for draw, the lead of the sentence naming the picture
+    request: str | None = None  # draw: the request to draw
+    change: EditResult | None = None  # change: the edited scene and the pixels to redraw
+    focus: str | None = None  # what the conversation is about afterwards ("it"), in the world's own terms
+
+
 class World(Protocol):
     name: str
 
@@ -53,3 +64,8 @@ class World(Protocol):
     def edit(self, sentence: str, instruction: str) -> EditResult:
         """The scene `sentence` describes, edited as `instruction` asks. Raises ValueError, with one
         sentence for the person, when the instruction cannot be carried out."""
+
+    def converse(self, scene: str | None, message: str, focus: str | None, seed: int = 0) -> ChatReading:
+        """A message of a conversation read against `scene` (the canonical sentence of the current picture as
+        read, None when there is none) and `focus` (what "it" names, from the previous reading): a new picture,
+        a change, an answer, or a refusal that says why. Unstated choices are drawn from seed."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from worlds.base import EditResult
+from worlds.base import ChatReading, EditResult
 from worlds.shapes.requests import Request, read_request
 from worlds.shapes.world import parse_sentence, sentence, with_style
 
@@ -87,6 +87,11 @@ class ShapesWorld:
             raise ValueError("Only a canonical sentence of the shapes world can be edited.")
         change = edits.apply(scene, instruction)
         return EditResult(sentence(change.scene.validate()), change.kind, edits.region(scene, change))
+
+    def converse(self, scene: str | None, message: str, focus: str | None, seed: int = 0) -> ChatReading:
+        from worlds.shapes.conversation import converse
+
+        return converse(scene, message, focus, seed)
 
     def fidelity(self, prompts: list[str], pictures) -> dict:
         from worlds.shapes.scene_parser import parse_image
