@@ -11,8 +11,8 @@ object was not drawn (the parser finds no object of its colour) counts as a miss
 layers (finest attention resolutions counted), steps counted, and how a word's map is made (its own
 tokens, or every position weighted by how much of the word it carries); the default is marked.
 
-Time: the default settings through the same path as the CLI (pipelines.tasks.generate.run), explain on and
-off interleaved on the same prompt and seed, median of `--repeats` runs each, at batch 1 and batch 8.
+Time: the drawing at the default settings through the batcher (where the CLI's run draws), explain on and
+off interleaved on the same prompt and seeds, median of `--repeats` calls each, at 1 and 8 pictures a call.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import torch
 
 from pipelines.core.results import NONE, GenerateRequest
 from pipelines.models.attention_maps import DEFAULT, Weighting
+from pipelines.models.batching import batcher_for
 from pipelines.models.explain import explaining
 from pipelines.models.word_maps import WordMap
 from pipelines.tasks.generate import run, settings
@@ -133,16 +134,19 @@ def cli_path_rates(cache, prompts: list[str], seeds: list[int]) -> dict:
 
 
 def timing(cache, prompts: list[str], repeats: int, count: int) -> dict[str, tuple[float, float]]:
-    """Median wall and CPU seconds (this process, all threads) per run, explain off and on, interleaved; each
-    pair on a prompt of its own (the text encoder's rollout is kept per prompt: a prompt seen before costs less).
-    On a shared machine the CPU time is the steadier figure: other jobs stretch the wall time, not it."""
+    """Median wall and CPU seconds (this process, all threads) per drawing call (the batcher's, as the CLI's
+    run makes it, without the receipt, whose picture reader keeps its last readings), explain off and on,
+    interleaved; each pair on a prompt of its own (the text encoder's rollout is kept per prompt: a prompt
+    seen before costs less). On a shared machine the CPU time is the steadier figure."""
+    entry = cache.registry.pick(MODEL, "text-to-image")
+    run_settings, batcher = settings(entry), batcher_for(cache)
     times: dict[tuple[str, bool], list[float]] = {}
     for i in range(repeats + 1):
         for explain in (False, True):
             prompt = prompts[(i + count * repeats) % len(prompts)]
-            job = GenerateRequest(prompt, model=MODEL, expand_with=NONE, seed=i, num_images=count, explain=explain)
+            words = [] if explain else None
             wall, cpu = time.perf_counter(), time.process_time()
-            run(cache, job)
+            batcher.draw(entry, [prompt] * count, "", run_settings, list(range(i, i + count)), words=words)
             if i:  # the first round warms up
                 times.setdefault(("wall", explain), []).append(time.perf_counter() - wall)
                 times.setdefault(("cpu", explain), []).append(time.process_time() - cpu)
