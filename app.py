@@ -61,6 +61,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="by default, write no prompt or settings into the PNGs (each request may still ask)",
     )
     p.add_argument("--no-mcp", action="store_true", help="do not serve the API as MCP tools")
+    p.add_argument(
+        "--trust-proxy",
+        action="store_true",
+        default=bool(os.environ.get("SPACE_ID")),  # a Space is always behind Hugging Face's proxy
+        help="behind a reverse proxy: count people by the address it appends to X-Forwarded-For "
+        "(default: on a Space only; never set it when clients can reach the app directly)",
+    )
     p.add_argument("--default-model", metavar="ID", help="the text-to-image model the app starts with")
     p.add_argument(
         "--backend",
@@ -120,7 +127,7 @@ def main(argv=None) -> None:
     studio = Studio(
         cache, backend, embed_parameters=not args.no_metadata, defaults_reason=choice.reason, feedback=ratings
     )
-    limits = ServeLimits(max_file_size=args.max_file_size)
+    limits = ServeLimits(max_file_size=args.max_file_size, trust_proxy=args.trust_proxy, share=args.share)
     demo = build_app(studio, limits)
     demo.launch(
         server_name=args.host,

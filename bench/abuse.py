@@ -15,7 +15,11 @@ It starts `python app.py --offline` on a free loopback port and sends
 (c) broken checkpoints: the starter prompter truncated, with a corrupted header (garbled, or a length past
     the end), with wrong tensor shapes, with its tokenizer or its weights missing and with invalid config
     JSON, each on a copy of zoo/;
-(d) good /generate requests sent at once with bad ones that pass the checks: each good one must be answered.
+(d) good /generate requests sent at once with bad ones that pass the checks: each good one must be answered;
+(e) round two (bench/hardening.py): the PNG reader, per-person limits, every route, picture URLs, history,
+    uploads, leaks, MCP, and the login on a second app started with --auth, each answered within 2 s while
+    a bystander keeps being served. The app runs with --trust-proxy so that the bench's clients can stand
+    for different people (X-Forwarded-For); everything stays on loopback.
 It prints the counts per outcome and exits non-zero when a file is read or revealed, an error comes
 without a readable sentence, a request hangs, the server dies, the crowd is not answered in full, a
 broken checkpoint does not get its clear sentence, or a good request fails for a bad one beside it.
@@ -224,13 +228,14 @@ def _final(event: str, data: str) -> Answer | None:
     return None
 
 
-def post_call(url: str, route: str, payload, timeout: float = HANG_SECONDS) -> Answer:
+def post_call(url: str, route: str, payload, timeout: float = HANG_SECONDS, person: str | None = None) -> Answer:
     """POST a call (a JSON-able payload, or raw bytes as they are), then read its events.
-    route: "call/<api>", "call/v2/<api>", "run/<api>", "api/<api>" or "queue/join"."""
+    route: "call/<api>", "call/v2/<api>", "run/<api>", "api/<api>" or "queue/join". person: an address
+    sent as X-Forwarded-For (the app runs with --trust-proxy), to stand for another person."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     deadline = time.monotonic() + timeout
     try:
-        with httpx.Client(timeout=timeout) as http:
+        with httpx.Client(timeout=timeout, headers={"x-forwarded-for": person} if person else None) as http:
             sent = http.post(f"{url}gradio_api/{route}", content=body, headers={"content-type": "application/json"})
             event_id = _event_id(sent)
             if sent.status_code != 200 or event_id is None or not route.startswith(("call", "queue")):
@@ -370,7 +375,7 @@ def start_app(*flags: str, env: dict | None = None, log: Path | None = None, tim
 
 def answers(url: str, timeout: float = 10) -> bool:
     try:
-        return httpx.get(f"{url}config", timeout=timeout).status_code == 200
+        return httpx.get(f"{url}config", timeout=timeout).status_code in (200, 401)  # 401: it wants the login
     except httpx.HTTPError:
         return False
 
@@ -1173,7 +1178,12 @@ def crowd(url: str, clients: int = 50, timeout: float = 600) -> CrowdReport:
     from gradio_client import Client, handle_file
 
     with ThreadPoolExecutor(min(clients, 16)) as pool:
-        made = list(pool.map(lambda i: Client(url, verbose=False, download_files=False), range(clients)))
+        made = list(
+            pool.map(
+                lambda i: Client(url, verbose=False, download_files=False, headers={"x-forwarded-for": f"10.9.0.{i}"}),
+                range(clients),
+            )
+        )
     jobs = [(c, "/expand", (f"tiny blue box {i}",), {}) for i, c in enumerate(made)]
     jobs += [(c, "/caption", (handle_file(str(PICTURE)),), {}) for c in made]
     jobs += [(c, "/generate", ("big red ball on the left",), {"seed": i}) for i, c in enumerate(made)]
@@ -1216,7 +1226,14 @@ def poisoned_batches(url: str, good: int = 6, rounds: int = 3) -> Counter:
         ]
         jobs[1:1], jobs[4:4] = [("bad", bad[0])], [("bad", bad[1])]
         with ThreadPoolExecutor(len(jobs)) as pool:
-            got = list(pool.map(lambda job: post_call(url, "call/generate", {"data": job[1]}), jobs))
+            got = list(
+                pool.map(
+                    lambda k, jobs=jobs, r=r: post_call(
+                        url, "call/generate", {"data": jobs[k][1]}, person=f"10.8.{r}.{k}"
+                    ),
+                    range(len(jobs)),
+                )
+            )
         counts.update((kind, classify(answer)) for (kind, _), answer in zip(jobs, got))
     return counts
 
@@ -1365,8 +1382,30 @@ def checkpoint_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def round_two(app: App, ground: Ground, env: dict, root: Path) -> tuple[int, int, bool]:
+    """bench/hardening.py's checks (the second attack's classes), then the login's on an app with --auth;
+    stops `app`. Returns (checks held, checks, all held within the time limit)."""
+    from bench import hardening
+
+    checks, bystander = hardening.run_all(ground.url, ground.fn_index, ground.targets[0][1])
+    stop_app(app)
+    login = start_app("--auth", "bench:secret-words", "--trust-proxy", env=env, log=root / "auth.log")
+    try:
+        checks += hardening.auth_checks(login.url)
+    finally:
+        stop_app(login)
+    text, ok = hardening.table(checks, bystander)
+    print(f"\n## (e) round two: each class while a bystander is served (answers within 2 s)\n\n{text}", flush=True)
+    held = sum(c.ok and (c.seconds <= hardening.LIMIT or not c.timed) for c in checks)
+    return held, len(checks), ok
+
+
 def summary(
-    results: list[Result], report: CrowdReport | None, checkpoints: list[dict], poisoned: Counter | None = None
+    results: list[Result],
+    report: CrowdReport | None,
+    checkpoints: list[dict],
+    poisoned: Counter | None = None,
+    second: tuple[int, int, bool] | None = None,
 ) -> tuple[str, bool]:
     """The final table and whether everything held."""
     counts = Counter(r.outcome for r in results)
@@ -1412,6 +1451,8 @@ def summary(
                 clear == len(checkpoints),
             )
         )
+    if second:
+        rows.append(("round two: held, within 2 s, bystander served", f"{second[0]} of {second[1]}", "all", second[2]))
     lines = ["| check | measured | target | |", "| --- | --- | --- | --- |"]
     lines += [f"| {name} | {value} | {target} | {'ok' if ok else 'FAIL'} |" for name, value, target, ok in rows]
     return "\n".join(lines), all(ok for *_, ok in rows)
@@ -1435,13 +1476,13 @@ def main(argv=None) -> int:
         uploads = root / "gradio"  # the app's upload folder (GRADIO_TEMP_DIR), so the bench knows where it is
         ground = make_ground(root / "bench", uploads.resolve())
         env = {"GRADIO_TEMP_DIR": str(uploads)}
-        app = start_app(env=env, log=root / "app.log")
+        app = start_app("--trust-proxy", env=env, log=root / "app.log")
         print(f"bench.abuse {started}: the app answered {app.ready_seconds:.1f} s after start at {app.url}", flush=True)
 
         def restart() -> str:
             nonlocal app
             stop_app(app)
-            app = start_app(env=env, log=root / "app.log")
+            app = start_app("--trust-proxy", env=env, log=root / "app.log")
             return app.url
 
         ground.url, ground.fn_index = app.url, fn_indexes(app.url)
@@ -1458,12 +1499,12 @@ def main(argv=None) -> int:
         poisoned = poisoned_batches(ground.url)
         print("\n## (d) a bad request among good ones, sent at once (3 rounds)\n")
         print("\n".join(f"  {kind} requests: {n} {outcome}" for (kind, outcome), n in sorted(poisoned.items())))
-        stop_app(app)
+        second = round_two(app, ground, env, root)
         checkpoints = []
         if not args.skip_checkpoints:
             checkpoints = [broken_checkpoint(kind, root) for kind in BREAKAGES]
             print(f"\n## (c) broken checkpoints (the starter prompter)\n\n{checkpoint_table(checkpoints)}")
-        table, ok = summary(results, report, checkpoints, poisoned)
+        table, ok = summary(results, report, checkpoints, poisoned, second)
         print(f"\n## summary\n\n{table}\n\n{'all held' if ok else 'FAILED'}")
         return 0 if ok else 1
 

@@ -27,7 +27,7 @@ from bench.abuse import (
     message_of,
     readable,
 )
-from tests.test_app import running_app
+from tests.test_guard import serve
 from ui.files import upload_folder
 
 GUARDED_ROUTES = ("HTTP call", "HTTP join", "HTTP GET", "HTTP upload")
@@ -36,7 +36,7 @@ ZOO_TAB = ("/load ", "/unload ")  # the Zoo tab's events: Gradio checks their dr
 
 @pytest.fixture(scope="module")
 def app_url(cache):
-    with running_app(cache) as url:
+    with serve(cache, trust_proxy=True) as url:  # the bench's clients stand for people of their own
         yield url
 
 

@@ -283,3 +283,16 @@ def test_acknowledged_ratings_survive_sigkill(tmp_path):
     with sqlite3.connect(tmp_path / "killed.db") as c:
         assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store.close()
+
+
+def test_the_default_database_is_in_the_users_data_folder_and_the_flags_choose_another(monkeypatch, tmp_path):
+    import app
+    from pipelines.feedback import store as feedback_store
+
+    monkeypatch.delenv(feedback_store.URL_VARIABLE, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert feedback_store.default_url() == f"sqlite:///{tmp_path / 'data' / 'atelier' / 'feedback.db'}"
+    monkeypatch.setenv(feedback_store.URL_VARIABLE, "sqlite:////elsewhere/feedback.db")
+    assert feedback_store.default_url() == "sqlite:////elsewhere/feedback.db"
+    assert app.parse_args(["--no-feedback"]).no_feedback
+    assert app.parse_args(["--feedback-db", "postgresql://db/atelier"]).feedback_db == "postgresql://db/atelier"

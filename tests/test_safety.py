@@ -176,11 +176,13 @@ def test_one_session_cannot_fill_the_queue(app_url):
     assert sum(a.status_code == 200 for a in answers) == 4
 
 
-def test_a_crowd_is_answered_in_full(app_url):
-    """20 clients at once, each asking /expand, /caption and /generate: every request answered."""
+def test_a_crowd_is_answered_in_full(cache):
+    """20 people at once (20 addresses behind a trusted proxy), each asking /expand, /caption and /generate:
+    every request answered."""
+    from tests.test_guard import serve
 
-    def one_client(i: int) -> list[str]:
-        client = Client(app_url, verbose=False)
+    def one_client(url: str, i: int) -> list[str]:
+        client = Client(url, verbose=False, headers={"x-forwarded-for": f"198.51.100.{i + 1}"})
         jobs = [
             client.submit(f"tiny blue box {i}", api_name="/expand"),
             client.submit(handle_file(PICTURE), api_name="/caption"),
@@ -188,8 +190,8 @@ def test_a_crowd_is_answered_in_full(app_url):
         ]
         return [type(job.result(timeout=240)).__name__ for job in jobs]
 
-    with ThreadPoolExecutor(20) as pool:
-        results = list(pool.map(one_client, range(20)))
+    with serve(cache, trust_proxy=True) as url, ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda i: one_client(url, i), range(20)))
     assert sum(len(r) for r in results) == 60
 
 

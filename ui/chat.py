@@ -12,6 +12,7 @@ import gradio as gr
 
 from pipelines.tasks import chat as chatting
 from pipelines.tasks import chat_state
+from ui.history import history_secret
 from ui.i18n import t
 from ui.jobs import DRAWING, handler
 from ui.studio import Studio
@@ -114,7 +115,7 @@ def build(studio: Studio, demo: gr.Blocks) -> None:
             export_button = gr.Button(t("export_conversation"))
             exported = gr.File(label=t("conversation_zip"))
     conversation = gr.JSON(None, visible=False)
-    kept = gr.BrowserState(None, storage_key="atelier-chat")
+    kept = gr.BrowserState(None, storage_key="atelier-chat", secret=history_secret())  # survives restarts
     reply = gr.Textbox(visible=False)
     outputs = [thread, conversation, reply, current]
     private = dict(api_visibility="private")

@@ -140,8 +140,8 @@ def widget(studio: Studio) -> SimpleNamespace | None:
         w.picked = gr.State(None)
         w.heading = gr.Markdown(t("rate_pick"), elem_classes=["rate-heading"])
         with gr.Row(equal_height=True):
-            w.up = gr.Button("👍", size="sm", min_width=50, scale=0, elem_classes=["rate-up"])
-            w.down = gr.Button("👎", size="sm", min_width=50, scale=0, elem_classes=["rate-down"])
+            w.up = gr.Button(t("rate_up"), size="sm", min_width=80, scale=0, elem_classes=["rate-up"])
+            w.down = gr.Button(t("rate_down"), size="sm", min_width=80, scale=0, elem_classes=["rate-down"])
             w.note = gr.Textbox(show_label=False, placeholder=t("rate_note"), max_length=MAX_NOTE, scale=4)
         w.wrong = gr.CheckboxGroup([], label=t("rate_wrong"))
         w.said = gr.Markdown(elem_classes=["rate-said"])

@@ -10,6 +10,7 @@ import os
 import queue
 import threading
 import time
+import traceback
 import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,7 +72,9 @@ def guarded(fn):
         if isinstance(e, AtelierError):
             log.info("%s refused: %s", fn.__name__, type(e).__name__)
             return gr.Error(in_language(str(e), request), print_exception=False)
-        log.exception("%s failed", fn.__name__)
+        # where it failed, but not the message: an exception's text may quote what the person typed
+        where = "".join(traceback.format_tb(e.__traceback__))
+        log.error("%s failed with %s:\n%s", fn.__name__, type(e).__name__, where)
         return gr.Error(in_language(GENERIC_ERROR, request), print_exception=False)
 
     if inspect.isgeneratorfunction(fn):

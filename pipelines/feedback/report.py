@@ -81,7 +81,7 @@ def format_report(result: dict) -> str:
     """The report as three plain-text tables."""
     lines = [f"{result['ratings']} ratings: {result['up']} 👍, {result['down']} 👎", "", "Per model"]
     lines += _table(
-        ["model", "ratings", "👍", "share 👍"],
+        ["model", "ratings", "up", "share up"],
         [[m["model"], m["ratings"], m["up"], _percent(m["share_up"])] for m in result["models"]],
     )
     attributes = result["attributes"]
