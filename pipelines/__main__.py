@@ -85,6 +85,11 @@ def cmd_generate(args) -> None:
         return _ray(args).generate_on_ray(args, _prompts(args), _out_dir(args))
     prompts, out = _prompts(args), _out_dir(args)
     cache = _cache(args)
+    lora, lora_scale = None, None
+    if getattr(args, "lora", None):
+        from pipelines.core.adapters import from_argument
+
+        cache.registry, lora, lora_scale = from_argument(cache.registry, args.lora, args.model)
     verify = getattr(args, "verify", None)
     with open(out / "results.jsonl", "w") as results:
         for index, prompt in enumerate(tqdm(prompts, desc="generate", unit="prompt")):
@@ -97,6 +102,9 @@ def cmd_generate(args) -> None:
                 seed=args.seed + index * 1000,
                 verify=verify or None,
                 rounds=args.rounds,
+                lora=lora,
+                lora_scale=lora_scale,
+                decode=args.decode,
             )
             result = run(cache, job)
             picture = result.pictures[0]
@@ -269,7 +277,13 @@ def add_drawing_commands(sub) -> None:
     g.add_argument("--guidance", type=float)
     g.add_argument("--verify", type=int, metavar="N", help="draw N candidates per round and keep the best match")
     g.add_argument("--rounds", type=int, default=2, help="with --verify: rounds of prompt rewriting at most")
+    g.add_argument(
+        "--decode",
+        choices=["fast", "full"],
+        help="fast: the model's tiny autoencoder (default on a CPU where the model has one); full: its own",
+    )
     g.add_argument("--out", required=True)
+    g.add_argument("--lora", metavar="ID_OR_PATH[:SCALE]", help="a LoRA adapter: registry id, folder or .safetensors")
     g.add_argument("--ray", action="store_true", help=RAY_HELP)
     g.set_defaults(run=cmd_generate)
 

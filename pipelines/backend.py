@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Protocol
 
 from pipelines.core.control import RunControl
-from pipelines.core.results import GenerateRequest, Generation, Stylized
+from pipelines.core.results import GenerateRequest, Generation, Picture, Stylized
+from pipelines.models import decode
 from pipelines.models.expander import expand
 from pipelines.tasks import chat as chatting
 from pipelines.tasks import edit as editing
 from pipelines.tasks import generate, stylize
 from pipelines.tasks.caption import caption
 from zoo.cache import ModelCache
+from zoo.errors import BadInput
 from zoo.registry import Registry
 
 UNLOADED, BUSY, NOT_LOADED = "unloaded", "busy", "not loaded"  # what unload() answers
@@ -72,6 +74,10 @@ class Backend(Protocol):
         """UNLOADED, BUSY (a job holds it) or NOT_LOADED."""
         ...
 
+    def add_entries(self, entries: list) -> None:
+        """Registry entries added while serving (adapters the Train tab made)."""
+        ...
+
 
 class LocalBackend:
     """Every pipeline in this process, on one memory-budgeted ModelCache."""
@@ -115,6 +121,15 @@ class LocalBackend:
     def expand(self, request, model_id=None, seed=None) -> str:
         return expand(self.cache, request, model_id, seed)
 
+    def decode_full(self, keys: list) -> Generation:
+        """Fast pictures decoded again in full from their kept latents (pipelines/models/decode.py)."""
+        pictures = [Picture(*decode.in_full(self.cache, key)) for key in keys]
+        return Generation(pictures, pictures[0].parameters.get("prompt", ""))
+
+    def cpu_levers(self) -> list:
+        """On a CPU, the levers diffusion models load with (zoo/cpu_path.py); else none."""
+        return list(self.cache.cpu_levers)
+
     def where(self) -> str:
         cache = self.cache
         return (
@@ -129,8 +144,13 @@ class LocalBackend:
         return list(self.cache.loaded())
 
     def load(self, model_id: str) -> None:
-        self.registry.get(model_id)  # an unknown id gets its sentence before anything loads
+        entry = self.registry.get(model_id)  # an unknown id gets its sentence before anything loads
+        if entry.task == "lora":
+            raise BadInput(f"'{model_id}' is a LoRA adapter: it is put on its model for each run (Generate: Adapter).")
         self.cache.get(model_id)
+
+    def add_entries(self, entries: list) -> None:
+        self.cache.registry = self.registry.with_entries(entries)
 
     def unload(self, model_id: str) -> str:
         self.registry.get(model_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 from starlette.middleware import Middleware
 
-from ui import caption, chat, edit, feedback, generate, style, zoo_tab
+from ui import caption, chat, decode_full, edit, feedback, generate, style, train, zoo_tab
 from ui.guard import RequestGuard
 from ui.i18n import I18N, t
 from ui.people import People
@@ -32,11 +32,12 @@ class ServeLimits:
 
 def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> gr.Blocks:
     studio = studio if isinstance(studio, Studio) else Studio(studio)  # a bare ModelCache works too
+    train.register_trained(studio)  # adapters trained before this start are listed in Generate too
     with gr.Blocks(title="Atelier", analytics_enabled=False, delete_cache=(900, 3600)) as demo:
         gr.Markdown("# Atelier")
         gr.Markdown(t("tagline"))
         with gr.Tab(t("tab_generate"), id="generate"):
-            generate.build(studio, demo)
+            decode_full.wire(studio, generate.build(studio, demo))
         with gr.Tab(t("tab_style"), id="style"):
             style.build(studio)
         with gr.Tab(t("tab_edit"), id="edit"):
@@ -45,6 +46,8 @@ def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> g
             chat.build(studio, demo)
         with gr.Tab(t("tab_caption"), id="caption"):
             caption.build(studio)
+        with gr.Tab(t("tab_train"), id="train"):
+            train.build(studio)
         with gr.Tab(t("tab_zoo"), id="zoo") as tab:
             zoo_tab.build(studio, tab)
             feedback.plots(studio, tab)

@@ -11,6 +11,7 @@ from pipelines.core import inputs, metadata
 from pipelines.core import settings as model_settings
 from pipelines.core.results import AUTO, NONE, GenerateRequest, Generation
 from pipelines.judges.receipt import receipt_text
+from pipelines.models import decode as decoding
 from pipelines.tasks import verify
 from ui import explain as explain_view
 from ui import feedback, history, receipts
@@ -47,6 +48,9 @@ def generate(
     rounds=None,
     embed_parameters=None,
     explain=None,
+    lora=None,
+    lora_scale=None,
+    decode=None,
     request: gr.Request = None,
     progress=gr.Progress(track_tqdm=True),
 ):
@@ -69,6 +73,10 @@ def generate(
         rounds: with verify_and_refine, rounds at most.
         embed_parameters: write the prompt and settings into the PNGs (default true).
         explain: also map where each word of the prompt went (plain runs; see /explain for the maps).
+        lora: a LoRA adapter's id for the chosen model (the registry's, or one trained in the Train tab), or none.
+        lora_scale: the adapter's strength, 0 to 2 (default: the adapter's own).
+        decode: "fast" (the model's tiny autoencoder; /decode_full redoes it in full later) or "full"
+            (default: fast on a CPU where the model has a tiny autoencoder).
     Returns: the pictures (each labelled with its receipt), the prompt used, the parameters, the PNG files.
     """
     job = _job(
@@ -86,8 +94,9 @@ def generate(
         verify_and_refine,
         candidates,
         rounds,
+        decode,
     )
-    job = replace(job, explain=_flag(explain) and not job.verify)
+    job = replace(job, explain=_flag(explain) and not job.verify, lora=lora or None, lora_scale=lora_scale)
     embed = _flag(embed_parameters, studio.embed_parameters)
     if not studio.backend.loaded():  # the first request of a fresh app waits for its models: say so
         progress(0, desc="loading models and rewriting the request")
@@ -109,6 +118,7 @@ def _job(
     verify_and_refine,
     candidates,
     rounds,
+    decode=None,
 ) -> GenerateRequest:
     """The typed request of /generate's raw values (None: the default); the pipelines check each value."""
     written = " ".join(str(rewritten_prompt or "").split())
@@ -126,6 +136,7 @@ def _job(
         verify=_candidates(candidates) if _flag(verify_and_refine) else None,
         rounds=2 if rounds is None else rounds,
         draw_as_is=bool(written),
+        decode=decode or None,
     )
 
 
@@ -161,6 +172,8 @@ def shown(studio: Studio, result: Generation, embed: bool):
         "receipts": receipts,
         **result.checks(),
     }
+    if kept := [p.latents for p in result.pictures if p.latents]:
+        details["kept latents"] = kept  # ui/decode_full.py decodes them again in full
     return list(zip(files, labels)), result.used_prompt, details, files
 
 
@@ -222,6 +235,16 @@ def defaults_for(studio: Studio, model):
     )
 
 
+def adapter_choices(studio: Studio, model) -> list[str]:
+    return ["none"] + ([e.id for e in studio.registry.adapters_for(model)] if isinstance(model, str) else [])
+
+
+def adapter_list(studio: Studio, model, current=None):
+    """The adapter dropdown for a model: its adapters, the current one kept where it still fits."""
+    choices = adapter_choices(studio, model)
+    return gr.update(choices=choices, value=current if current in choices else "none")
+
+
 def size_range(entry) -> dict:
     """The size sliders' range for a model: what it draws (a fixed size shows, greyed out)."""
     low, high = model_settings.side_range(entry) if entry else (64, 2048)
@@ -251,9 +274,11 @@ def stop(studio: Studio, request: gr.Request):
         gr.Info("Stopping after the current step.")
 
 
-def build(studio: Studio, demo: gr.Blocks) -> None:
-    """The tab's layout and events, inside the app's gr.Blocks."""
-    wire(studio, demo, layout(studio))
+def build(studio: Studio, demo: gr.Blocks) -> SimpleNamespace:
+    """The tab's layout and events, inside the app's gr.Blocks; its components, for other modules' events."""
+    c = layout(studio)
+    wire(studio, demo, c)
+    return c
 
 
 def layout(studio: Studio) -> SimpleNamespace:
@@ -300,6 +325,7 @@ def layout(studio: Studio) -> SimpleNamespace:
                 settings_panel(studio, c)
         with gr.Column(scale=3):
             c.gallery.render()
+            c.decode_full = gr.Button(t("decode_full"), size="sm", elem_id="decode-full")  # ui/decode_full.py
             c.receipt = gr.HTML(elem_id="receipt")
             explain_view.layout(c)
             for shown_now in (c.parameters, c.pngs):
@@ -344,7 +370,22 @@ def settings_panel(studio: Studio, c: SimpleNamespace) -> None:
     with gr.Row():
         c.seed = gr.Number(-1, precision=0, label=t("seed"), minimum=-1, maximum=inputs.MAX_SEED, elem_id="seed")
         c.num_images = gr.Slider(1, model_settings.MAX_IMAGES, value=1, step=1, label=t("num_images"))
+    with gr.Row():
+        c.lora = gr.Dropdown(
+            adapter_choices(studio, entry.id if entry else None),
+            value="none",
+            label=t("adapter"),
+            allow_custom_value=True,
+            scale=3,
+        )
+        c.lora_scale = gr.Slider(0, 2, value=1.0, step=0.05, label=t("adapter_scale"), scale=2)
     c.embed = gr.Checkbox(studio.embed_parameters, label=t("embed"))
+    c.decode = gr.Radio(
+        list(decoding.DECODES),
+        value=decoding.FAST if studio.backend.device == "cpu" else decoding.FULL,
+        label=t("decode"),
+        info=t("decode_info"),
+    )
     c.verify = gr.Checkbox(False, label=t("verify"))
     with gr.Row():
         c.candidates = gr.Slider(1, verify.MAX_CANDIDATES, value=4, step=1, label=t("candidates"))
@@ -373,6 +414,9 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
             c.rounds,
             c.embed,
             c.explain,
+            c.lora,
+            c.lora_scale,
+            c.decode,
         ],
         outputs=[c.gallery, c.rewritten, c.parameters, c.pngs],
         api_name="generate",
@@ -401,6 +445,9 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
         queue=False,
         **private,
     )
+    # the adapters that fit the model; listed afresh on a click, so one trained meanwhile is there
+    for event in (c.model.change, c.lora.focus):
+        event(handler(adapter_list, studio), inputs=[c.model, c.lora], outputs=[c.lora], queue=False, **private)
     # verify and refine shows every candidate: one picture per request
     c.verify.change(
         lambda on: gr.update(value=1, interactive=not on),

@@ -9,6 +9,7 @@ from pipelines.feedback.store import FeedbackStore
 from ui.explanations import Explanations
 from ui.files import Downloads
 from ui.jobs import Runs
+from ui.training_slot import TrainingSlot
 from zoo.cache import ModelCache
 from zoo.errors import AtelierError
 from zoo.registry import ModelEntry
@@ -24,6 +25,7 @@ class Studio:
     downloads: Downloads = field(default_factory=Downloads)
     explanations: Explanations = field(default_factory=Explanations)  # word maps of explained runs
     feedback: FeedbackStore | None = None  # where ratings go; None: ratings are off
+    training: TrainingSlot = field(default_factory=TrainingSlot)
 
     def __post_init__(self):
         if self.backend is None:
