@@ -2,11 +2,15 @@
 ATELIER_TEST_REGISTRY points the tests at another registry (e.g. untrained copies)."""
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# what the app keeps (history secret, ratings, trained adapters) goes to a folder of this run's own, never
+# the user's: set before any app is built, and inherited by the subprocesses tests start
+os.environ["ATELIER_DATA_DIR"] = tempfile.mkdtemp(prefix="atelier-test-data-")
 
 
 @pytest.fixture(scope="session")

@@ -294,6 +294,7 @@ def test_the_default_database_is_in_the_users_data_folder_and_the_flags_choose_a
     from pipelines.feedback import store as feedback_store
 
     monkeypatch.delenv(feedback_store.URL_VARIABLE, raising=False)
+    monkeypatch.delenv("ATELIER_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert feedback_store.default_url() == f"sqlite:///{tmp_path / 'data' / 'atelier' / 'feedback.db'}"
     monkeypatch.setenv(feedback_store.URL_VARIABLE, "sqlite:////elsewhere/feedback.db")

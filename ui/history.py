@@ -18,6 +18,7 @@ from PIL import Image
 from pipelines.feedback.store import picture_id
 from ui.files import uploaded_picture
 from ui.studio import Studio
+from zoo.data_folder import VARIABLE, data_folder
 from zoo.errors import BadInput
 
 MAX_ENTRIES = 24
@@ -25,7 +26,7 @@ THUMB_SIDE = 128
 PNG_DATA_URL = "data:image/png;base64,"
 MAX_THUMB_CHARS = 70_000  # 24 of them fit the request guard's 2 MB body cap
 SECRET_VARIABLE = "ATELIER_HISTORY_SECRET"
-DATA_VARIABLE = "ATELIER_DATA_DIR"
+DATA_VARIABLE = VARIABLE
 RANGES = {"steps": (1, 200), "guidance": (0, 50), "width": (8, 4096), "height": (8, 4096), "seed": (-1, 2**32 - 1)}
 SETTINGS = ("prompt", "request", "negative_prompt", "model", "steps", "guidance", "width", "height", "seed")
 
@@ -111,14 +112,6 @@ def history_secret() -> str:
     with os.fdopen(descriptor, "w") as file:
         file.write(secrets.token_urlsafe(32))
     return path.read_text().strip()
-
-
-def data_folder() -> Path:
-    """$ATELIER_DATA_DIR, else $XDG_DATA_HOME/atelier, else ~/.local/share/atelier (made 0700)."""
-    shared = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    folder = Path(os.environ.get(DATA_VARIABLE) or shared / "atelier")
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
 
 
 def _valid(entry) -> bool:

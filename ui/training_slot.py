@@ -8,9 +8,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zoo.data_folder import data_folder
+
 
 def default_root() -> Path:
-    return Path.home() / ".cache" / "atelier" / "train"
+    return data_folder() / "train"
 
 
 @dataclass

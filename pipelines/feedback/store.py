@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
 from pipelines.feedback.schema import UPGRADES, VERSION, pictures, ratings, schema_version
+from zoo.data_folder import data_folder
 from zoo.errors import AtelierError
 
 log = logging.getLogger("atelier")
@@ -40,13 +41,6 @@ class FeedbackUnavailable(AtelierError):
 def picture_id(png: bytes) -> str:
     """A picture's stable id: the first 32 hex digits of its PNG file's SHA-256."""
     return hashlib.sha256(png).hexdigest()[:32]
-
-
-def data_folder() -> Path:
-    """The user's data folder for Atelier (e.g. ~/.local/share/atelier on Linux)."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("atelier", appauthor=False))
 
 
 def default_url() -> str:
