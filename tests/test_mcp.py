@@ -65,10 +65,12 @@ def test_every_tool_is_callable_with_valid_arguments(cache):
         ("repaint", lambda r: {"painted": {"background": picture_url(r), "layers": [picture_url(r)]}, "prompt": "x"}),
         ("extend", with_picture(pictures=["image"], prompt="a blue square")),
         ("caption", lambda r: {"image": picture_url(r), "images": [picture_url(r)]}),
+        ("chat", {"message": "draw a big red ball on the left", "seed": 1}),
+        ("explain", with_picture(pictures=["image"])),
     ]
     with serve(cache) as url:
         tools, results = mcp(url, calls)
-    assert sorted(tools) == sorted(name for name, _ in calls)
+    assert sorted(tools) == sorted(name for name, _ in calls)  # a new tool needs a call here
     for (name, _), result in zip(calls, results):
         assert not result.isError, (name, text(result)[:300])
     assert "'seed': 1" in text(results[1])  # png_info read the picture generate made
