@@ -19,6 +19,7 @@ import logging  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from pipelines.feedback.store import FeedbackStore  # noqa: E402
 from ui.startup import go_offline, make_backend, parse_auth, preload_defaults, startup_summary  # noqa: E402
 from zoo import defaults, hub  # noqa: E402
 from zoo.cache import ModelCache  # noqa: E402
@@ -79,6 +80,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=os.environ.get("RAY_ADDRESS"),
         help="with --backend ray: the cluster to join (default: $RAY_ADDRESS, else a local Ray)",
     )
+    p.add_argument(
+        "--feedback-db",
+        metavar="URL",
+        help="where ratings are kept: a SQLAlchemy URL, e.g. postgresql+psycopg://host/atelier for several "
+        "replicas (default: $ATELIER_FEEDBACK_DB, else SQLite in the user's data folder)",
+    )
+    p.add_argument("--no-feedback", action="store_true", help="no ratings: keep nothing about the pictures")
     return p.parse_args(argv)
 
 
@@ -107,14 +115,18 @@ def main(argv=None) -> None:
         )
         cache.registry = cache.registry.with_defaults(choice.models)
         backend = make_backend(args, cache)
+        ratings = None if args.no_feedback else FeedbackStore(args.feedback_db)
     except AtelierError as e:
         sys.exit(f"atelier: {e}")
     print(startup_summary(cache) + f"\nDefaults: {choice.reason}.", flush=True)
+    print(f"Ratings: kept in {ratings.location}." if ratings else "Ratings: off (--no-feedback).", flush=True)
     if on_zero_gpu_space():
         preload_defaults(cache)
     if args.share:
         print("The share link is public: anyone with it can use this app until it expires.")
-    studio = Studio(cache, backend, embed_parameters=not args.no_metadata, defaults_reason=choice.reason)
+    studio = Studio(
+        cache, backend, embed_parameters=not args.no_metadata, defaults_reason=choice.reason, feedback=ratings
+    )
     limits = ServeLimits(max_file_size=args.max_file_size, trust_proxy=args.trust_proxy, share=args.share)
     demo = build_app(studio, limits)
     demo.launch(

@@ -321,7 +321,10 @@ CHINESE = [
     ],
     [
         ("画一个大的紫色正方形在中间，灰底，实心", ("draw", "large purple square center gray background flat")),
-        ("在右边加一个黄色圆形", ("draw", "large purple square left yellow circle right gray background flat")),
+        (
+            "在右边加一个大的黄色圆形",
+            ("draw", "large purple square left large yellow circle right gray background flat"),
+        ),
         ("把圆形变小", ("edit", "make the circle smaller")),
     ],
 ]

@@ -73,6 +73,11 @@ def stated(text: str) -> tuple[list[dict], dict]:
 
 
 def shows(scene: Scene, text: str) -> bool:
+    """Whether the scene read from a picture is a whole scene of the world with every stated attribute."""
+    try:
+        scene.validate()  # one style, one or two objects of different colours on opposite sides
+    except ValueError:
+        return False
     objects, extra = stated(text)
     if len(scene.objects) != len(objects) or any(getattr(scene, k) != v for k, v in extra.items()):
         return False

@@ -1,4 +1,5 @@
-"""python -m pipelines generate|explain|stylize|edit|chat|caption|expand|evaluate: the pipelines from the command line.
+"""python -m pipelines generate|explain|stylize|edit|chat|caption|expand|evaluate|feedback: the pipelines from the
+command line.
 
 generate and stylize write pictures (with their parameters in the PNG) and results.jsonl into
 --out; caption and expand print one JSON line per input. Errors print one sentence and exit 2; edit
@@ -16,6 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from pipelines.core.metadata import save_png
+from pipelines.feedback.cli import add_feedback_commands
 from zoo.errors import AtelierError, BadInput
 
 NO_RAY = "--ray runs from the top-level command line: python cli.py {command} ... --ray"
@@ -83,6 +85,11 @@ def cmd_generate(args) -> None:
         return _ray(args).generate_on_ray(args, _prompts(args), _out_dir(args))
     prompts, out = _prompts(args), _out_dir(args)
     cache = _cache(args)
+    lora, lora_scale = None, None
+    if getattr(args, "lora", None):
+        from pipelines.core.adapters import from_argument
+
+        cache.registry, lora, lora_scale = from_argument(cache.registry, args.lora, args.model)
     verify = getattr(args, "verify", None)
     with open(out / "results.jsonl", "w") as results:
         for index, prompt in enumerate(tqdm(prompts, desc="generate", unit="prompt")):
@@ -95,6 +102,8 @@ def cmd_generate(args) -> None:
                 seed=args.seed + index * 1000,
                 verify=verify or None,
                 rounds=args.rounds,
+                lora=lora,
+                lora_scale=lora_scale,
             )
             result = run(cache, job)
             picture = result.pictures[0]
@@ -252,6 +261,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     add_drawing_commands(sub)
     add_reading_commands(sub)
+    add_feedback_commands(sub)
     return p
 
 
@@ -267,6 +277,7 @@ def add_drawing_commands(sub) -> None:
     g.add_argument("--verify", type=int, metavar="N", help="draw N candidates per round and keep the best match")
     g.add_argument("--rounds", type=int, default=2, help="with --verify: rounds of prompt rewriting at most")
     g.add_argument("--out", required=True)
+    g.add_argument("--lora", metavar="ID_OR_PATH[:SCALE]", help="a LoRA adapter: registry id, folder or .safetensors")
     g.add_argument("--ray", action="store_true", help=RAY_HELP)
     g.set_defaults(run=cmd_generate)
 

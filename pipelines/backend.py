@@ -13,6 +13,7 @@ from pipelines.tasks import edit as editing
 from pipelines.tasks import generate, stylize
 from pipelines.tasks.caption import caption
 from zoo.cache import ModelCache
+from zoo.errors import BadInput
 from zoo.registry import Registry
 
 UNLOADED, BUSY, NOT_LOADED = "unloaded", "busy", "not loaded"  # what unload() answers
@@ -72,6 +73,10 @@ class Backend(Protocol):
         """UNLOADED, BUSY (a job holds it) or NOT_LOADED."""
         ...
 
+    def add_entries(self, entries: list) -> None:
+        """Registry entries added while serving (adapters the Train tab made)."""
+        ...
+
 
 class LocalBackend:
     """Every pipeline in this process, on one memory-budgeted ModelCache."""
@@ -129,8 +134,13 @@ class LocalBackend:
         return list(self.cache.loaded())
 
     def load(self, model_id: str) -> None:
-        self.registry.get(model_id)  # an unknown id gets its sentence before anything loads
+        entry = self.registry.get(model_id)  # an unknown id gets its sentence before anything loads
+        if entry.task == "lora":
+            raise BadInput(f"'{model_id}' is a LoRA adapter: it is put on its model for each run (Generate: Adapter).")
         self.cache.get(model_id)
+
+    def add_entries(self, entries: list) -> None:
+        self.cache.registry = self.registry.with_entries(entries)
 
     def unload(self, model_id: str) -> str:
         self.registry.get(model_id)

@@ -54,6 +54,11 @@ class RayBackend:
 
     device = "ray"
 
+    def add_entries(self, entries: list) -> None:
+        """Listed here only: the replicas read their registry file, so adapters trained by this app's Train
+        tab are drawn by the in-process backend, not on Ray."""
+        self.registry = self.registry.with_entries(entries)
+
     def __init__(
         self,
         registry: Registry | Path | str,

@@ -142,7 +142,7 @@ def test_the_command_line_refuses_an_empty_script(registry_path, tmp_path, capsy
 def test_a_background_change_keeps_the_objects_pixel_for_pixel(cache):
     scene = parse_sentence(TWO.replace("flat style", "outline style"))
     conversation = Conversation([Snapshot(render_pil(scene), {}, 1)], 0)
-    row = say(cache, conversation, "make the background black", seed=2)
+    row = say(cache, conversation, "make the background black", seed=2, candidates=1)
     assert row["action"] == "change"
     drawn = np.zeros((64, 64), bool)
     for o in scene.objects:
@@ -178,3 +178,24 @@ def test_the_kept_conversation_leaves_out_the_oldest_pictures_past_its_limits(ta
     assert len(kept["pictures"]) == 1 and kept["at"] == 0
     assert [t["picture"] for t in kept["turns"]] == [None, 0, None, None, 0, None]
     assert chat_state.from_json(kept).current.turn == 2
+
+
+def test_a_draw_that_does_not_read_as_a_scene_is_drawn_again(cache, monkeypatch):
+    from pipelines.tasks import chat as chatting
+
+    real, seeds = chatting.run, []
+
+    def first_unreadable(cache, job, control=None):
+        seeds.append(job.seed)
+        result = real(cache, job, control)
+        if len(seeds) == 1:  # two red objects side by side: not a scene of the world
+            two_reds = np.asarray(render_pil(parse_sentence(TWO.replace("blue", "pink"))))
+            two_reds = np.where(two_reds == (240, 120, 180), (220, 40, 40), two_reds).astype(np.uint8)
+            for picture in result.pictures:
+                picture.image = Image.fromarray(two_reds)
+        return result
+
+    monkeypatch.setattr(chatting, "run", first_unreadable)
+    row = say(cache, Conversation(), TWO, seed=5, candidates=1)
+    assert len(seeds) == 2 and seeds[0] != seeds[1]
+    assert row["action"] == "draw" and row["reply"].endswith(f"{TWO}.")

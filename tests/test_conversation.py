@@ -51,6 +51,7 @@ def changed_to(scene, message, focus=None):
         ("把圆形改成小的绿色正方形", None, TWO.replace("large red circle", "small green square")),
         ("and make the background black", None, TWO.replace("gray background", "black background")),
         ("colour the plus sign violet", None, TWO.replace("blue cross", "purple cross")),
+        ("make the new one green", "right", TWO.replace("blue cross", "green cross")),
     ],
 )
 def test_changes_in_english_chinese_and_both(message, focus, wanted):

@@ -1,4 +1,5 @@
-"""python -m training diffusion|captioner|prompter: trains one starter model into zoo/starter/."""
+"""python -m training diffusion|captioner|prompter: trains one starter model into zoo/starter/.
+python -m training prepare|lora: cleans a folder of pictures, fine-tunes a LoRA adapter (training/teach_cli.py)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,11 @@ def check_imagefolder(folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["prepare"], ["lora"]):
+        from training.teach_cli import main as teach_main
+
+        return teach_main(argv)
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     parser.add_argument("model", choices=["diffusion", "captioner", "prompter"])
     parser.add_argument("--seed", type=int, default=0)

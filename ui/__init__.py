@@ -7,14 +7,17 @@ from dataclasses import dataclass
 import gradio as gr
 from starlette.middleware import Middleware
 
-from ui import caption, chat, edit, generate, style, zoo_tab
+from ui import caption, chat, edit, feedback, generate, style, train, zoo_tab
 from ui.guard import RequestGuard
 from ui.i18n import I18N, t
 from ui.people import People
 from ui.quotas import Logins, UploadLimits, Uploads
 from ui.studio import Studio
 
-CSS = ".pixelated img { image-rendering: pixelated; }"  # a 64 x 64 picture scaled up without smoothing
+CSS = (
+    ".pixelated img { image-rendering: pixelated; }"  # a 64 x 64 picture scaled up without smoothing
+    " table.receipt { font-size: 0.85em; width: auto; } table.receipt tr.miss td { color: #c62828; }"
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class ServeLimits:
 
 def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> gr.Blocks:
     studio = studio if isinstance(studio, Studio) else Studio(studio)  # a bare ModelCache works too
+    train.register_trained(studio)  # adapters trained before this start are listed in Generate too
     with gr.Blocks(title="Atelier", analytics_enabled=False, delete_cache=(900, 3600)) as demo:
         gr.Markdown("# Atelier")
         gr.Markdown(t("tagline"))
@@ -42,8 +46,13 @@ def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> g
             chat.build(studio, demo)
         with gr.Tab(t("tab_caption"), id="caption"):
             caption.build(studio)
+        with gr.Tab(t("tab_train"), id="train"):
+            train.build(studio)
         with gr.Tab(t("tab_zoo"), id="zoo") as tab:
             zoo_tab.build(studio, tab)
+            feedback.plots(studio, tab)
+        gr.Markdown(feedback.where(studio), elem_id="ratings-kept")
+        feedback.api(studio)
     # api_open=False: /run and /api may not start queued work beside the queue (and its limits)
     demo.queue(max_size=limits.queue_size, default_concurrency_limit=1, api_open=False)
     return demo

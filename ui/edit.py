@@ -9,6 +9,7 @@ from PIL import Image
 
 from pipelines.core import inputs
 from pipelines.tasks import edit as editing
+from ui import feedback
 from ui.files import uploaded_picture
 from ui.i18n import t
 from ui.jobs import DRAWING, handler
@@ -175,6 +176,8 @@ def build(studio: Studio) -> None:
             used = gr.Textbox(label=t("prompt_used"), interactive=False)
             read = gr.Textbox(label=t("read"), interactive=False)
             png = gr.File(label=t("png_file"))
+            rating = feedback.widget(studio)
+    feedback.watch(studio, rating, png)
     outputs = [result, used, read, png]
     for button, fn, given, api_name in [
         (edit_button, edit, [image, instruction, model, seed, steps, verify], "edit"),

@@ -60,6 +60,7 @@ class Downloads:
     def __init__(self, keep_seconds: float = 24 * 3600):
         self.root = Path(tempfile.mkdtemp(prefix="atelier-"))
         self.keep_seconds = keep_seconds
+        self.on_write = None  # called with (paths, parameters, receipts) after each save: ratings record them
         atexit.register(shutil.rmtree, self.root, ignore_errors=True)
 
     def save(self, images, parameters: list[dict], embed: bool = True, receipts: list | None = None) -> list[str]:
@@ -74,6 +75,8 @@ class Downloads:
             else:
                 image.save(path, format="PNG")
             paths.append(str(path))
+        if self.on_write is not None:
+            self.on_write(paths, parameters, receipts)
         return paths
 
     def save_plain(self, images) -> list[str]:

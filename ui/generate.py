@@ -13,7 +13,7 @@ from pipelines.core.results import AUTO, NONE, GenerateRequest, Generation
 from pipelines.judges.receipt import receipt_text
 from pipelines.tasks import verify
 from ui import explain as explain_view
-from ui import history
+from ui import feedback, history, receipts
 from ui.files import uploaded_picture
 from ui.i18n import t
 from ui.jobs import DESCRIBING, DRAWING, handler, streamed
@@ -47,6 +47,8 @@ def generate(
     rounds=None,
     embed_parameters=None,
     explain=None,
+    lora=None,
+    lora_scale=None,
     request: gr.Request = None,
     progress=gr.Progress(track_tqdm=True),
 ):
@@ -69,6 +71,8 @@ def generate(
         rounds: with verify_and_refine, rounds at most.
         embed_parameters: write the prompt and settings into the PNGs (default true).
         explain: also map where each word of the prompt went (plain runs; see /explain for the maps).
+        lora: a LoRA adapter's id for the chosen model (the registry's, or one trained in the Train tab), or none.
+        lora_scale: the adapter's strength, 0 to 2 (default: the adapter's own).
     Returns: the pictures (each labelled with its receipt), the prompt used, the parameters, the PNG files.
     """
     job = _job(
@@ -87,7 +91,7 @@ def generate(
         candidates,
         rounds,
     )
-    job = replace(job, explain=_flag(explain) and not job.verify)
+    job = replace(job, explain=_flag(explain) and not job.verify, lora=lora or None, lora_scale=lora_scale)
     embed = _flag(embed_parameters, studio.embed_parameters)
     if not studio.backend.loaded():  # the first request of a fresh app waits for its models: say so
         progress(0, desc="loading models and rewriting the request")
@@ -222,6 +226,16 @@ def defaults_for(studio: Studio, model):
     )
 
 
+def adapter_choices(studio: Studio, model) -> list[str]:
+    return ["none"] + ([e.id for e in studio.registry.adapters_for(model)] if isinstance(model, str) else [])
+
+
+def adapter_list(studio: Studio, model, current=None):
+    """The adapter dropdown for a model: its adapters, the current one kept where it still fits."""
+    choices = adapter_choices(studio, model)
+    return gr.update(choices=choices, value=current if current in choices else "none")
+
+
 def size_range(entry) -> dict:
     """The size sliders' range for a model: what it draws (a fixed size shows, greyed out)."""
     low, high = model_settings.side_range(entry) if entry else (64, 2048)
@@ -300,9 +314,11 @@ def layout(studio: Studio) -> SimpleNamespace:
                 settings_panel(studio, c)
         with gr.Column(scale=3):
             c.gallery.render()
+            c.receipt = gr.HTML(elem_id="receipt")
             explain_view.layout(c)
             for shown_now in (c.parameters, c.pngs):
                 shown_now.render()
+            c.rating = feedback.widget(studio)
             c.history = gr.Gallery(
                 label=t("history"),
                 elem_id="history",
@@ -342,6 +358,15 @@ def settings_panel(studio: Studio, c: SimpleNamespace) -> None:
     with gr.Row():
         c.seed = gr.Number(-1, precision=0, label=t("seed"), minimum=-1, maximum=inputs.MAX_SEED, elem_id="seed")
         c.num_images = gr.Slider(1, model_settings.MAX_IMAGES, value=1, step=1, label=t("num_images"))
+    with gr.Row():
+        c.lora = gr.Dropdown(
+            adapter_choices(studio, entry.id if entry else None),
+            value="none",
+            label=t("adapter"),
+            allow_custom_value=True,
+            scale=3,
+        )
+        c.lora_scale = gr.Slider(0, 2, value=1.0, step=0.05, label=t("adapter_scale"), scale=2)
     c.embed = gr.Checkbox(studio.embed_parameters, label=t("embed"))
     c.verify = gr.Checkbox(False, label=t("verify"))
     with gr.Row():
@@ -371,6 +396,8 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
             c.rounds,
             c.embed,
             c.explain,
+            c.lora,
+            c.lora_scale,
         ],
         outputs=[c.gallery, c.rewritten, c.parameters, c.pngs],
         api_name="generate",
@@ -378,6 +405,9 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
     )
     wire_history(studio, demo, c, generating)
     explain_view.wire(studio, c, generating)
+    generating.then(receipts.first, inputs=[c.parameters], outputs=[c.receipt], **private)
+    c.gallery.select(receipts.picked, inputs=[c.parameters], outputs=[c.receipt], **private)
+    feedback.watch_generate(studio, c)
     # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
     c.stop.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, **private)
     c.rewrite.click(
@@ -396,6 +426,9 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
         queue=False,
         **private,
     )
+    # the adapters that fit the model; listed afresh on a click, so one trained meanwhile is there
+    for event in (c.model.change, c.lora.focus):
+        event(handler(adapter_list, studio), inputs=[c.model, c.lora], outputs=[c.lora], queue=False, **private)
     # verify and refine shows every candidate: one picture per request
     c.verify.change(
         lambda on: gr.update(value=1, interactive=not on),

@@ -39,6 +39,7 @@ LOGIN_PAGE = re.compile(
     r"^/(|config/?|login/?|logout/?|favicon\.ico|theme\.css|gradio_api/theme\.css|manifest\.json|robots\.txt"
     r"|gradio_api/login_check/?|gradio_api/startup-events|(assets|static|svelte)/.*|pwa_icon.*)$"
 )
+UNCOUNTED = {"feedback"}  # ratings are brief database writes: many at once from one person is fine
 BUSY = "Atelier is busy with {n} waiting jobs; try again in a minute."
 TOO_MANY = "You already have {n} jobs waiting; wait for one to finish, then send the next."
 LOG_IN = "Log in first: open the app's page, or send the login as `Authorization: Basic` (see the README)."
@@ -192,7 +193,7 @@ class RequestGuard:
             return 404, f"There is no endpoint '/{shown}'; /gradio_api/info lists them."
         if kind == "run" and fn.queue:
             return 404, QUEUED_ONLY.format(name=fn.api_name or "predict")
-        if kind != "run" and (refusal := self._queue_refusal(person)):
+        if kind != "run" and (refusal := self._queue_refusal(person, fn.concurrency_id not in UNCOUNTED)):
             return 503, refusal
         if (event := data.get("event_data")) is not None:  # Gradio reads "index" and "value" without asking
             if not isinstance(event, dict):
@@ -212,11 +213,13 @@ class RequestGuard:
             return json.dumps({**data, **dict(zip(calls.names(fn), values))}).encode()
         return json.dumps({**data, "data": values + [None] * (len(fn.inputs) - len(values))}).encode()
 
-    def _queue_refusal(self, person: str) -> str | None:
+    def _queue_refusal(self, person: str, counted: bool = True) -> str | None:
         queue = self.blocks._queue
         if queue.max_size is not None and len(queue) >= queue.max_size:
             return BUSY.format(n=len(queue))
-        events = dict(queue.event_ids_to_events)
+        if not counted:
+            return None
+        events = {k: e for k, e in queue.event_ids_to_events.items() if _counted(e)}
         for gone in [key for key in self._persons if key not in events]:
             del self._persons[gone]
         mine = 0
@@ -230,6 +233,11 @@ class RequestGuard:
         request = getattr(event, "request", None)
         scope = getattr(request, "scope", None)
         return self.people.of(scope, getattr(event, "username", None)) if scope else None
+
+
+def _counted(event) -> bool:
+    fn = getattr(event, "fn", None)
+    return getattr(fn, "concurrency_id", None) not in UNCOUNTED
 
 
 def _call_route(scope) -> tuple[str, str | None] | None:

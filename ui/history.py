@@ -15,6 +15,7 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
+from pipelines.feedback.store import picture_id
 from ui.files import uploaded_picture
 from ui.studio import Studio
 from zoo.errors import BadInput
@@ -35,13 +36,15 @@ def remember(studio: Studio, history, shown, files):
     pictures = (shown or {}).get("pictures", []) if isinstance(shown, dict) else []
     new = []
     for item, params in zip(files or [], pictures):
-        with Image.open(uploaded_picture(item)) as image:
+        path = uploaded_picture(item)
+        with Image.open(path) as image:
             thumb = image.convert("RGB")
         thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.NEAREST)
         buffer = io.BytesIO()
         thumb.save(buffer, format="PNG")
         settings = {k: params.get(k) for k in SETTINGS if isinstance(params, dict)}
-        new.append({"thumb": PNG_DATA_URL + base64.b64encode(buffer.getvalue()).decode(), "settings": settings})
+        thumb_url = PNG_DATA_URL + base64.b64encode(buffer.getvalue()).decode()
+        new.append({"thumb": thumb_url, "settings": settings, "id": picture_id(Path(path).read_bytes())})  # to rate it
     history = (new + entries)[:MAX_ENTRIES]
     return history, gallery(studio, history)
 

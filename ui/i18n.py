@@ -15,6 +15,14 @@ EN = {
     "tab_edit": "Edit",
     "tab_caption": "Caption",
     "tab_zoo": "Zoo",
+    "tab_train": "Train",
+    "train_files": "Pictures (several files with an optional metadata.jsonl, or one zip)",
+    "train_name": "Adapter name",
+    "train_start": "Train",
+    "train_loss": "Loss",
+    "train_sample": "Sample",
+    "adapter": "Adapter (LoRA)",
+    "adapter_scale": "Adapter scale",
     "request": "Request",
     "generate": "Generate",
     "stop": "Stop",
@@ -70,6 +78,17 @@ EN = {
     "explain_png": "Explain a PNG Atelier made",
     "explain_button": "Explain",
     "explain_maps": "The picture and its word maps",
+    "rate_pick": "Rate a picture: click one, or make one.",
+    "rate_up": "👍 Good",
+    "rate_down": "👎 Wrong",
+    "rate_note": "A note (optional)",
+    "rate_wrong": "What was wrong (with 👎; the receipt's ✗ are ticked)",
+    "ratings_plots": "**Ratings** (👍 / 👎 that people gave; `python -m pipelines feedback report` has the numbers)",
+    "ratings_sqlite": "Ratings are kept on this server, in a SQLite database in the data folder of the account that "
+    "runs Atelier, with each rated picture and how it was made; never your IP address or browser.",
+    "ratings_database": "Ratings are kept in this server's feedback database, with each rated picture and how it was "
+    "made; never your IP address or browser.",
+    "ratings_off": "Ratings are turned off on this server: nothing is kept.",
 }
 ZH = {
     "tagline": "用语言作画：带模型库的画室，离线也能用。",
@@ -78,6 +97,14 @@ ZH = {
     "tab_edit": "编辑",
     "tab_caption": "图片描述",
     "tab_zoo": "模型库",
+    "tab_train": "训练",
+    "train_files": "图片（多个文件，可附 metadata.jsonl，或一个 zip）",
+    "train_name": "适配器名称",
+    "train_start": "训练",
+    "train_loss": "损失",
+    "train_sample": "样例",
+    "adapter": "适配器（LoRA）",
+    "adapter_scale": "适配器强度",
     "request": "描述你想要的画",
     "generate": "生成",
     "stop": "停止",
@@ -133,6 +160,17 @@ ZH = {
     "explain_png": "解释一张 Atelier 生成的 PNG",
     "explain_button": "解释",
     "explain_maps": "图片和每个词的位置图",
+    "rate_pick": "给图片评分：点选一张，或先生成一张。",
+    "rate_up": "👍 好",
+    "rate_down": "👎 不对",
+    "rate_note": "备注（可选）",
+    "rate_wrong": "哪里不对（配合 👎；回执里的 ✗ 已勾选）",
+    "ratings_plots": "**评分**（用户给出的 👍 / 👎；具体数字见 `python -m pipelines feedback report`）",
+    "ratings_sqlite": "评分保存在本服务器上运行 Atelier 的账户的数据文件夹里的 SQLite 数据库中，"
+    "连同被评分的图片及其生成方式；从不保存你的 IP 地址或浏览器信息。",
+    "ratings_database": "评分保存在本服务器的反馈数据库中，连同被评分的图片及其生成方式；"
+    "从不保存你的 IP 地址或浏览器信息。",
+    "ratings_off": "本服务器已关闭评分：不保存任何内容。",
 }
 I18N = gr.I18n(en=EN, **{"zh-CN": ZH, "zh": ZH})
 t = I18N  # label=t("request")

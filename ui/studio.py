@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipelines.backend import Backend, LocalBackend
+from pipelines.feedback.store import FeedbackStore
 from ui.explanations import Explanations
 from ui.files import Downloads
 from ui.jobs import Runs
+from ui.training_slot import TrainingSlot
 from zoo.cache import ModelCache
 from zoo.errors import AtelierError
 from zoo.registry import ModelEntry
@@ -22,10 +24,14 @@ class Studio:
     runs: Runs = field(default_factory=Runs)
     downloads: Downloads = field(default_factory=Downloads)
     explanations: Explanations = field(default_factory=Explanations)  # word maps of explained runs
+    feedback: FeedbackStore | None = None  # where ratings go; None: ratings are off
+    training: TrainingSlot = field(default_factory=TrainingSlot)
 
     def __post_init__(self):
         if self.backend is None:
             self.backend = LocalBackend(self.cache)
+        if self.feedback is not None:  # every picture written can be rated, by file or by id
+            self.downloads.on_write = self.feedback.remember_files
 
     @property
     def registry(self):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ui import feedback
 from ui.files import uploaded_picture
 from ui.i18n import t
 from ui.jobs import DRAWING, handler
@@ -96,6 +97,8 @@ def build(studio: Studio) -> None:
             used = gr.Textbox(label=t("prompt_used"), interactive=False)
             caption = gr.Textbox(label=t("caption"), interactive=False)
             png = gr.File(label=t("png_file"))
+            rating = feedback.widget(studio)
+    feedback.watch(studio, rating, png)
     stylizing = stylize_button.click(
         handler(stylize, studio, gpu_seconds=60),
         inputs=[image, style, model, strength, seed],

@@ -11,12 +11,13 @@ from worlds import KNOWN_WORLDS
 from zoo.errors import BadInput, InvalidRegistry, UnknownModel
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parent / "registry.toml"
-TASKS = ("text-to-image", "prompt-expansion", "captioning", "image-scoring")
+TASKS = ("text-to-image", "prompt-expansion", "captioning", "image-scoring", "lora")
 LOADERS = {
     "text-to-image": ("StableDiffusionPipeline", "StableDiffusionXLPipeline"),
     "prompt-expansion": ("AutoModelForCausalLM",),
     "captioning": ("BlipForConditionalGeneration",),
     "image-scoring": ("CLIPModel",),
+    "lora": ("load_lora_weights",),
 }
 DTYPES = ("float16", "bfloat16", "float32")
 DEVICES = ("cuda", "mps", "cpu")
@@ -48,6 +49,8 @@ class ModelEntry:
     captioner: str | None = None
     scorer: str | None = None
     world: str | None = None  # "shapes": the model speaks the starter world's canonical sentences
+    base: str | None = None  # lora: the text-to-image model it adapts
+    scale: float = 1.0  # lora: the default strength
 
     @property
     def is_local(self) -> bool:
@@ -83,6 +86,14 @@ class Registry:
 
     def for_task(self, task: str) -> list[ModelEntry]:
         return [e for e in self.entries.values() if e.task == task]
+
+    def adapters_for(self, model_id: str) -> list[ModelEntry]:
+        """The LoRA adapters that fit a text-to-image model."""
+        return [e for e in self.entries.values() if e.task == "lora" and e.base == model_id]
+
+    def with_entries(self, extra: list[ModelEntry]) -> Registry:
+        """The registry with `extra` entries added or replaced (adapters trained or named at run time)."""
+        return replace(self, entries={**self.entries, **{e.id: e for e in extra}})
 
     def default(self, task: str) -> ModelEntry:
         """The default chosen for this machine, else the starter default."""
@@ -126,11 +137,13 @@ def load_registry(path: Path | str = DEFAULT_REGISTRY) -> Registry:
     if not entries:
         raise InvalidRegistry(f"The registry {path} lists no [[model]] entries.")
     for listed in entries.values():
-        refs = (
+        refs: tuple[tuple[str | None, str], ...] = (
             (listed.expander, "prompt-expansion"),
             (listed.captioner, "captioning"),
             (listed.scorer, "image-scoring"),
         )
+        if listed.task == "lora":
+            refs += ((listed.base, "text-to-image"),)
         for ref, task in refs:
             if ref and (ref not in entries or entries[ref].task != task):
                 raise InvalidRegistry(
@@ -152,6 +165,8 @@ def _entry(raw: dict, base: Path) -> ModelEntry:
         raise bad("the id must look like 'owner/name'")
     if raw.get("task") not in TASKS:
         raise bad(f"task must be one of {TASKS}")
+    if raw["task"] == "lora":
+        raw = _lora_defaults(raw, bad)
     if raw.get("loader") not in LOADERS[raw["task"]]:
         raise bad(f"loader must be one of {LOADERS[raw['task']]} for {raw['task']}")
     dtype = raw.get("dtype", {})
@@ -182,3 +197,14 @@ def _entry(raw: dict, base: Path) -> ModelEntry:
     except (TypeError, ValueError):
         raise bad("memory_gb must be a number") from None
     return ModelEntry(**{**raw, "path": path, "memory_gb": memory})
+
+
+def _lora_defaults(raw: dict, bad) -> dict:
+    """A lora entry names its base and may leave out what only models need (loader, dtype, memory)."""
+    if not isinstance(raw.get("base"), str) or not MODEL_ID.match(raw["base"]):
+        raise bad("a lora entry needs base = the id of the text-to-image model it adapts")
+    scale = raw.get("scale", 1.0)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 2:
+        raise bad("scale must be a number from 0 to 2")
+    every = {d: "float32" for d in DEVICES}
+    return {"loader": "load_lora_weights", "dtype": every, "memory_gb": 0.0, **raw, "scale": float(scale)}

@@ -11,6 +11,7 @@ and, in a text chunk of its own named `receipt`, the picture's receipt (pipeline
 from __future__ import annotations
 
 import json
+import re
 import string
 from pathlib import Path
 from typing import Any
@@ -34,11 +35,20 @@ KEYS = [
     ("model", "Model"),
     ("strength", "Denoising strength"),
     ("request", "Request"),
+    ("lora_hashes", "Lora hashes"),
 ]
+# bounded pieces: the time to read a hostile prompt grows with its length, never faster
+LORA_TAG = re.compile(r" ?<lora:([^:<>\n]{1,200}):(-?\d{1,6}(?:\.\d{1,6})?)>")
 
 
 def to_text(params: dict) -> str:
+    """The `parameters` text; an adapter is written as AUTOMATIC1111 does: <lora:NAME:SCALE> after the
+    prompt and its file's short hash in "Lora hashes"."""
     lines = [params["prompt"]]
+    if params.get("lora"):
+        lines[0] += f" <lora:{params['lora']}:{float(params['lora_scale']):g}>"
+        if params.get("lora_hash"):
+            params = dict(params, lora_hashes=f"{params['lora']}: {params['lora_hash']}")
     if params.get("negative_prompt"):
         lines.append(f"Negative prompt: {params['negative_prompt']}")
     fields = dict(params, size=f"{params['width']}x{params['height']}") if "width" in params else dict(params)
@@ -67,6 +77,10 @@ def from_text(text: str) -> dict:
     labels = {label: key for key, label in KEYS}
     for label, value in settings_fields(settings):
         params[labels.get(label, label)] = value
+    tags = LORA_TAG.findall(params["prompt"])
+    if tags:  # the first adapter named (Atelier puts on one at a time)
+        params["lora"], params["lora_scale"] = tags[0][0], float(tags[0][1])
+        params["prompt"] = LORA_TAG.sub("", params["prompt"]).strip()
     if "size" in params:
         w, _, h = str(params.pop("size")).partition("x")
         params["width"], params["height"] = int(w), int(h)
@@ -153,7 +167,7 @@ def read_png(path: Path) -> dict:
 
 
 PNG_INFO_KEYS = ("prompt", "negative_prompt", "steps", "guidance", "seed", "width", "height", "model")
-PNG_INFO_OPTIONAL = ("sampler", "request")
+PNG_INFO_OPTIONAL = ("sampler", "request", "lora", "lora_scale")
 
 
 def png_info(path) -> dict:

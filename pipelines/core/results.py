@@ -28,6 +28,8 @@ class GenerateRequest:
     rounds: int = 2
     draw_as_is: bool = False  # the prompt was written (or edited) by the person: no expansion
     explain: bool = False  # also make each word's attention map (pipelines/models/explain.py)
+    lora: str | None = None  # a LoRA adapter's registry id (pipelines/core/adapters.py)
+    lora_scale: float | None = None  # None: the adapter's default scale
 
 
 @dataclass

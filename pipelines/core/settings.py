@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipelines.core import inputs
+from pipelines.core.adapters import adapter_settings
 from pipelines.core.results import GenerateRequest
 from zoo.cache import ModelCache
 from zoo.errors import BadInput
@@ -45,4 +46,5 @@ def prepare(cache: ModelCache, job: GenerateRequest) -> tuple[str, str, ModelEnt
     negative = inputs.prompt(job.negative_prompt, "negative prompt", allow_empty=True)
     entry = cache.registry.pick(job.model, "text-to-image")
     run = settings(entry, job.steps, job.guidance, job.width, job.height)
+    run |= adapter_settings(cache.registry, entry, job.lora, job.lora_scale)
     return request, negative, entry, run, inputs.seed(job.seed)

@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 
 from pipelines.core.control import CANCELLED, RunControl
+from pipelines.models.adapters import adapter_on
 from pipelines.models.diffusion import draw_text, sampler_name
 from pipelines.models.explain import explaining
 from pipelines.models.previews import Previewer, preview_steps
@@ -58,8 +59,9 @@ class Group:
 
 def compatible(entry: ModelEntry, run: dict, explain: bool = False) -> tuple:
     """Requests with equal keys may share one pipeline call (prompts, negative prompts and seeds may differ);
-    explained requests share calls only with each other."""
-    return (entry.id, run["steps"], run["guidance"], run["width"], run["height"], explain)
+    explained requests share calls only with each other, and a LoRA adapter (and its scale) with its own."""
+    key = (entry.id, run["steps"], run["guidance"], run["width"], run["height"], explain)
+    return key + (run.get("lora"), run.get("lora_scale"))
 
 
 def batcher_for(cache: ModelCache) -> Batcher:
@@ -241,7 +243,7 @@ class Batcher:
         seeds = [s for g in batch for s in g.seeds]
         self._sizes.append(len(prompts))
         self.calls += 1
-        with self.cache.use(entry.id) as pipe:
+        with self.cache.use(entry.id) as pipe, adapter_on(self.cache.registry, pipe, run):
             if tiled and hasattr(pipe, "enable_vae_tiling"):
                 pipe.enable_vae_tiling()
             try:

@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from pipelines.core.control import RunControl
+from pipelines.models.adapters import adapter_on
 from pipelines.models.diffusion import draw_text, sampler_name
 from zoo.cache import ModelCache
 from zoo.registry import ModelEntry
@@ -40,7 +41,7 @@ def draw_candidates(
 ) -> tuple[list[Image.Image], str]:
     """One picture per prompt and seed, sampled stochastically; and the sampler's name (with its eta)."""
     control = control or RunControl()
-    with cache.use(entry.id) as pipe:
+    with cache.use(entry.id) as pipe, adapter_on(cache.registry, pipe, run):
         accepts = inspect.signature(pipe.__call__).parameters
         extra = {"eta": eta} if eta and "eta" in accepts else {}
         text: dict[str, Any] = {"prompt": prompts, "negative_prompt": [negative] * len(prompts) if negative else None}

@@ -30,6 +30,7 @@ from zoo.registry import ModelEntry
 ACTIONS = ("draw", "change", "answer", "undo", "redo", "refuse")
 CANDIDATES = 4  # per round, on draws and changes of a world model
 ROUNDS = 3
+DRAW_TRIES = 3  # verify runs on a world's draw until one picture reads as a whole scene
 UNDO = re.compile(
     r"^(?:(?:no|please|ok|okay|can you|could you|oops) )*(?:undo|go back|revert|take (?:that|it) back|back)"
     r"(?: (?:that|it|the last (?:change|step|one)|last|please|to the previous picture))*$"
@@ -127,23 +128,35 @@ def _draw(cache, entry, world, reading: ChatReading, message: str, seed, candida
     """A new picture: verify-and-refine on a world's model (candidates checked by its scene parser)."""
     request = reading.request or message
     checked = world is not None and candidates and entry.captioner
-    job = GenerateRequest(
-        request,
-        model=entry.id,
-        steps=steps,
-        seed=seed,
-        verify=candidates if checked else None,
-        rounds=ROUNDS,
-        draw_as_is=world is None,  # a hub chat model wrote the prompt
-    )
-    picture = run(cache, job, control).pictures[0]
+    for attempt in range(DRAW_TRIES if world is not None else 1):
+        job = GenerateRequest(
+            request,
+            model=entry.id,
+            steps=steps,
+            seed=inputs.offset_seed(seed, 7919 * attempt),
+            verify=candidates if checked else None,
+            rounds=ROUNDS,
+            draw_as_is=world is None,  # a hub chat model wrote the prompt
+        )
+        pictures = run(cache, job, control).pictures  # verify: those that passed first
+        # what the request leaves open must still read as a scene (one style), or no later turn could use it
+        readable = [(p, read) for p in pictures if (read := _reading(world, p.image))]
+        if readable or world is None:
+            break
+    picture, read = readable[0] if readable else (pictures[0], None)
     reply = reading.reply
     if world is not None:
-        try:
-            reply = f"{reading.reply} {world.read_picture(picture.image)}."
-        except ValueError:
-            reply = f"{reading.reply} (the picture does not read as a scene of this world; try again or undo)"
+        reply = f"{reading.reply} {read}." if read else f"{reading.reply} (the picture does not read as a scene; undo)"
     return Snapshot(picture.image, picture.parameters, 0), reply
+
+
+def _reading(world, image: Image.Image) -> str | None:
+    if world is None:
+        return None
+    try:
+        return world.read_picture(image)
+    except ValueError:
+        return None
 
 
 def _change(cache, entry, world, current: Snapshot, reading: ChatReading, message, how: tuple, control):

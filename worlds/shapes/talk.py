@@ -39,8 +39,8 @@ POSITION_WORDS = {
 }
 REF_SIZES = {"large": ["large", "big", "bigger", "larger", "huge"], "small": ["small", "smaller", "little", "tiny"]}
 FILLERS = set(
-    "the a an one ones object objects shape shapes thing things it its this that these those of which is are "
-    "there in on at to picture image side please figure item piece guy colour size".split()
+    "the a an one ones object objects shape shapes thing things it its this that these those of which is are there "
+    "in on at to picture image side please figure item piece guy colour size new same last latest remaining".split()
 )
 EVERY = re.compile(r"\b(?:both|them|all|everything|each|every)\b")
 

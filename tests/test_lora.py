@@ -1,0 +1,106 @@
+"""python -m training lora: a tiny run writes an adapter the zoo loads, and a run stopped and resumed
+gives the same adapter, bit for bit, as one straight through."""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from bench import teach_shape as star
+from training.__main__ import main as train_main
+from worlds.shapes.world import COLOURS, POSITIONS
+
+TINY = ["--steps", "4", "--prior", "4", "--vae-steps", "2", "--batch", "4", "--rank", "2", "--sample-every", "2"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("stars")
+    rng, rows = random.Random(0), []
+    for i in range(6):
+        scene = star.star_scene(rng, list(COLOURS), list(POSITIONS))
+        Image.fromarray(star.render(scene)).save(folder / f"{i}.png")
+        rows.append({"file_name": f"{i}.png", "text": star.sentence(scene)})
+    (folder / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def lora(data: Path, out: Path, *more: str) -> None:
+    train_main(["lora", "--data", str(data), "--out", str(out), "--text-encoder", *TINY, *more])
+
+
+def test_resume_is_bit_for_bit_a_straight_run(data, tmp_path, capsys):
+    lora(data, tmp_path / "straight")
+    lora(data, tmp_path / "stopped", "--stop-after", "2")
+    assert "stopped after step 2 of 4" in capsys.readouterr().err
+    assert not (tmp_path / "stopped" / "pytorch_lora_weights.safetensors").exists()
+    lora(data, tmp_path / "stopped", "--resume")
+    for name in ("pytorch_lora_weights.safetensors", "vae_decoder_lora.safetensors"):
+        straight, resumed = load_file(tmp_path / "straight" / name), load_file(tmp_path / "stopped" / name)
+        assert straight.keys() == resumed.keys() and straight
+        assert all(torch.equal(straight[k], resumed[k]) for k in straight), name
+    card = (tmp_path / "straight" / "README.md").read_text()
+    config = json.loads((tmp_path / "straight" / "training_config.json").read_text())
+    assert "python -m training lora" in card and config["text_encoder"] and config["augmentation"]
+    assert any(
+        k.startswith("text_encoder.") for k in load_file(tmp_path / "straight" / "pytorch_lora_weights.safetensors")
+    )
+    assert (tmp_path / "straight" / "samples" / "step00002.png").is_file()
+
+
+def test_the_adapter_loads_whole_through_load_lora_weights(data, tmp_path):
+    """Every LoRA layer trained comes back on the pipeline (a format that lost the attention layers once)."""
+    import warnings
+
+    from diffusers import StableDiffusionPipeline
+    from peft.utils import get_peft_model_state_dict
+
+    from zoo import adapters
+
+    lora(data, tmp_path / "a")
+    saved = load_file(tmp_path / "a" / "pytorch_lora_weights.safetensors")
+    pipe = StableDiffusionPipeline.from_pretrained(
+        Path(__file__).parent.parent / "zoo/starter/shapes-diffusion", dtype=torch.float32
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # peft warns when the saved layers and the config disagree
+        adapters.apply(pipe, tmp_path / "a", "a", 1.0)
+    for part, module in (("unet", pipe.unet), ("text_encoder", pipe.text_encoder)):
+        loaded = get_peft_model_state_dict(module, adapter_name="a")
+        mine = {k[len(part) + 1 :]: v for k, v in saved.items() if k.startswith(part + ".")}
+        assert mine.keys() == loaded.keys() and all(torch.equal(mine[k], loaded[k]) for k in mine), part
+    decoder = load_file(tmp_path / "a" / "vae_decoder_lora.safetensors")
+    assert decoder.keys() == get_peft_model_state_dict(pipe.vae.decoder).keys()
+    adapters.remove(pipe)
+    parts = (pipe.unet, pipe.text_encoder, pipe.vae)
+    assert not any("lora" in n for part in parts for n, _ in part.named_parameters()), "taken off whole"
+
+
+def test_a_second_run_into_a_used_folder_is_refused(data, tmp_path, capsys):
+    lora(data, tmp_path / "used", "--stop-after", "2")
+    with pytest.raises(SystemExit):
+        lora(data, tmp_path / "used")
+    assert "continue it with --resume" in capsys.readouterr().err
+
+
+def test_sigint_stops_after_the_step_with_the_state_kept(data, tmp_path):
+    """The Train tab's Stop: SIGINT to the trainer, which saves its state and ends cleanly."""
+    import signal
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "training", "lora", "--data", str(data), "--out", str(tmp_path / "s")]
+    command += ["--text-encoder", *TINY[2:], "--steps", "40"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout or []:
+        if json.loads(line).get("phase") == "unet":
+            process.send_signal(signal.SIGINT)
+            break
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0 and "stopped after step" in err and "continue with --resume" in err
+    assert (tmp_path / "s" / "state" / "unet.pt").is_file()
+    assert not (tmp_path / "s" / "pytorch_lora_weights.safetensors").exists()
