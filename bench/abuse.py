@@ -73,6 +73,10 @@ GENERATE = [
     "candidates",
     "rounds",
     "embed_parameters",
+    "explain",
+    "lora",
+    "lora_scale",
+    "decode",
 ]
 
 ANSWERED = "answered"
@@ -526,6 +530,7 @@ PARAMETERS = {
     "edit": ["image", "instruction", "model", "seed", "steps", "verify"],
     "inpaint": ["painted", "prompt", "model", "seed"],
     "outpaint": ["image", "side", "prompt", "model", "seed"],
+    "decode_full": ["parameters", "embed_parameters"],
 }
 PICTURE_SLOTS = [("png_info", "image"), ("edit", "image"), ("inpaint", "painted"), ("outpaint", "image")]
 BASE = {
@@ -539,6 +544,7 @@ BASE = {
     "edit": {"instruction": "make it blue"},
     "inpaint": {"prompt": "red ball"},
     "outpaint": {"side": "left"},
+    "decode_full": {},
 }
 
 
@@ -682,6 +688,7 @@ MODEL_SLOTS = [
     ("load", "model"),
     ("unload", "model"),
 ]
+DECODE_SLOTS = [("generate", "decode"), ("decode_full", "parameters")]  # hostile values where a choice or keys go
 
 
 def input_cases() -> list[Case]:
@@ -703,6 +710,7 @@ def input_cases() -> list[Case]:
         ]
     for name, value in MODEL_IDS.items():
         cases += [raw("model ids", f"{slot} {name}", api, **{slot: value}) for api, slot in MODEL_SLOTS]
+        cases += [raw("decode", f"{slot} {name}", api, **{slot: value}) for api, slot in DECODE_SLOTS]
         cases.append(via_client("model ids", f"model {name}", "generate", model=value))
     return cases
 

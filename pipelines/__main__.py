@@ -104,6 +104,7 @@ def cmd_generate(args) -> None:
                 rounds=args.rounds,
                 lora=lora,
                 lora_scale=lora_scale,
+                decode=args.decode,
             )
             result = run(cache, job)
             picture = result.pictures[0]
@@ -276,6 +277,11 @@ def add_drawing_commands(sub) -> None:
     g.add_argument("--guidance", type=float)
     g.add_argument("--verify", type=int, metavar="N", help="draw N candidates per round and keep the best match")
     g.add_argument("--rounds", type=int, default=2, help="with --verify: rounds of prompt rewriting at most")
+    g.add_argument(
+        "--decode",
+        choices=["fast", "full"],
+        help="fast: the model's tiny autoencoder (default on a CPU where the model has one); full: its own",
+    )
     g.add_argument("--out", required=True)
     g.add_argument("--lora", metavar="ID_OR_PATH[:SCALE]", help="a LoRA adapter: registry id, folder or .safetensors")
     g.add_argument("--ray", action="store_true", help=RAY_HELP)

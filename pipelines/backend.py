@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from pipelines.core.control import RunControl
-from pipelines.core.results import GenerateRequest, Generation, Stylized
+from pipelines.core.results import GenerateRequest, Generation, Picture, Stylized
+from pipelines.models import decode
 from pipelines.models.expander import expand
 from pipelines.tasks import chat as chatting
 from pipelines.tasks import edit as editing
@@ -119,6 +120,15 @@ class LocalBackend:
 
     def expand(self, request, model_id=None, seed=None) -> str:
         return expand(self.cache, request, model_id, seed)
+
+    def decode_full(self, keys: list) -> Generation:
+        """Fast pictures decoded again in full from their kept latents (pipelines/models/decode.py)."""
+        pictures = [Picture(*decode.in_full(self.cache, key)) for key in keys]
+        return Generation(pictures, pictures[0].parameters.get("prompt", ""))
+
+    def cpu_levers(self) -> list:
+        """On a CPU, the levers diffusion models load with (zoo/cpu_path.py); else none."""
+        return list(self.cache.cpu_levers)
 
     def where(self) -> str:
         cache = self.cache

@@ -59,3 +59,9 @@ def test_the_generate_tab_shows_chips_misses_and_the_overlay(cache):
     red = explain_view.overlay(studio, 0, "2", request)
     assert red.size == picture.image.size and not np.array_equal(np.asarray(red), np.asarray(picture.image))
     assert explain_view.view(studio, 0, SimpleNamespace(session_hash="other"))[1]["choices"] == []
+
+
+def test_explain_a_request_maps_the_words_of_the_prompt_drawn(client):
+    words, files = client.predict(prompt="big red ball on the left", seed=7, api_name="/explain")
+    drawn = [w["word"] for w in words]
+    assert drawn[:4] == ["a", "large", "red", "circle"] and "background" in drawn and len(files) == len(words) + 1

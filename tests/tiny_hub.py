@@ -180,6 +180,20 @@ def _tiny_vae():
     )
 
 
+def tiny_autoencoder():
+    """TAESD's architecture (AutoencoderTiny: three 2x upsamplings, so 8x like the VAEs), narrower."""
+    import torch
+    from diffusers import AutoencoderTiny
+
+    torch.manual_seed(0)
+    return AutoencoderTiny(
+        encoder_block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        num_encoder_blocks=(1, 1, 1, 1),
+        num_decoder_blocks=(1, 1, 1, 1),
+    )
+
+
 def stable_diffusion(flavour: str):
     """flavour 'sd2' (sd-turbo: SD 2.1 text encoder and UNet options, Euler trailing) or 'sd1' (SD 1.5, PNDM)."""
     import torch
@@ -531,6 +545,8 @@ def repos() -> list[tuple[str, str, str, Callable[[Path], None]]]:
             _save(*blip_large),
         ),
         ("openai/clip-vit-base-patch32", "main", commit_for("openai/clip-vit-base-patch32"), _save(*clip())),
+        ("madebyollin/taesd", "main", commit_for("madebyollin/taesd"), _save(tiny_autoencoder())),
+        ("madebyollin/taesdxl", "main", commit_for("madebyollin/taesdxl"), _save(tiny_autoencoder())),
         ("acme/pickle-only", "main", commit_for("acme/pickle-only"), _pickle_only(gpt2()[0])),
         ("acme/corrupt-sd", "main", commit_for("acme/corrupt-sd"), _corrupt(_save_pipeline(sd1))),
     ]
@@ -546,6 +562,8 @@ PINNED = {
     "Salesforce/blip-image-captioning-base": "refs/pr/50",
     "Salesforce/blip-image-captioning-large": "main",
     "openai/clip-vit-base-patch32": "main",
+    "madebyollin/taesd": "main",
+    "madebyollin/taesdxl": "main",
     "acme/pickle-only": "main",
     "acme/corrupt-sd": "main",
 }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 from starlette.middleware import Middleware
 
-from ui import caption, chat, edit, feedback, generate, style, train, zoo_tab
+from ui import caption, chat, decode_full, edit, feedback, generate, style, train, zoo_tab
 from ui.guard import RequestGuard
 from ui.i18n import I18N, t
 from ui.people import People
@@ -37,7 +37,7 @@ def build_app(studio: Studio | object, limits: ServeLimits = ServeLimits()) -> g
         gr.Markdown("# Atelier")
         gr.Markdown(t("tagline"))
         with gr.Tab(t("tab_generate"), id="generate"):
-            generate.build(studio, demo)
+            decode_full.wire(studio, generate.build(studio, demo))
         with gr.Tab(t("tab_style"), id="style"):
             style.build(studio)
         with gr.Tab(t("tab_edit"), id="edit"):

@@ -11,6 +11,7 @@ from pipelines.core import inputs, metadata
 from pipelines.core import settings as model_settings
 from pipelines.core.results import AUTO, NONE, GenerateRequest, Generation
 from pipelines.judges.receipt import receipt_text
+from pipelines.models import decode as decoding
 from pipelines.tasks import verify
 from ui import explain as explain_view
 from ui import feedback, history, receipts
@@ -49,6 +50,7 @@ def generate(
     explain=None,
     lora=None,
     lora_scale=None,
+    decode=None,
     request: gr.Request = None,
     progress=gr.Progress(track_tqdm=True),
 ):
@@ -73,6 +75,8 @@ def generate(
         explain: also map where each word of the prompt went (plain runs; see /explain for the maps).
         lora: a LoRA adapter's id for the chosen model (the registry's, or one trained in the Train tab), or none.
         lora_scale: the adapter's strength, 0 to 2 (default: the adapter's own).
+        decode: "fast" (the model's tiny autoencoder; /decode_full redoes it in full later) or "full"
+            (default: fast on a CPU where the model has a tiny autoencoder).
     Returns: the pictures (each labelled with its receipt), the prompt used, the parameters, the PNG files.
     """
     job = _job(
@@ -90,6 +94,7 @@ def generate(
         verify_and_refine,
         candidates,
         rounds,
+        decode,
     )
     job = replace(job, explain=_flag(explain) and not job.verify, lora=lora or None, lora_scale=lora_scale)
     embed = _flag(embed_parameters, studio.embed_parameters)
@@ -113,6 +118,7 @@ def _job(
     verify_and_refine,
     candidates,
     rounds,
+    decode=None,
 ) -> GenerateRequest:
     """The typed request of /generate's raw values (None: the default); the pipelines check each value."""
     written = " ".join(str(rewritten_prompt or "").split())
@@ -130,6 +136,7 @@ def _job(
         verify=_candidates(candidates) if _flag(verify_and_refine) else None,
         rounds=2 if rounds is None else rounds,
         draw_as_is=bool(written),
+        decode=decode or None,
     )
 
 
@@ -165,6 +172,8 @@ def shown(studio: Studio, result: Generation, embed: bool):
         "receipts": receipts,
         **result.checks(),
     }
+    if kept := [p.latents for p in result.pictures if p.latents]:
+        details["kept latents"] = kept  # ui/decode_full.py decodes them again in full
     return list(zip(files, labels)), result.used_prompt, details, files
 
 
@@ -265,9 +274,11 @@ def stop(studio: Studio, request: gr.Request):
         gr.Info("Stopping after the current step.")
 
 
-def build(studio: Studio, demo: gr.Blocks) -> None:
-    """The tab's layout and events, inside the app's gr.Blocks."""
-    wire(studio, demo, layout(studio))
+def build(studio: Studio, demo: gr.Blocks) -> SimpleNamespace:
+    """The tab's layout and events, inside the app's gr.Blocks; its components, for other modules' events."""
+    c = layout(studio)
+    wire(studio, demo, c)
+    return c
 
 
 def layout(studio: Studio) -> SimpleNamespace:
@@ -314,6 +325,7 @@ def layout(studio: Studio) -> SimpleNamespace:
                 settings_panel(studio, c)
         with gr.Column(scale=3):
             c.gallery.render()
+            c.decode_full = gr.Button(t("decode_full"), size="sm", elem_id="decode-full")  # ui/decode_full.py
             c.receipt = gr.HTML(elem_id="receipt")
             explain_view.layout(c)
             for shown_now in (c.parameters, c.pngs):
@@ -368,6 +380,12 @@ def settings_panel(studio: Studio, c: SimpleNamespace) -> None:
         )
         c.lora_scale = gr.Slider(0, 2, value=1.0, step=0.05, label=t("adapter_scale"), scale=2)
     c.embed = gr.Checkbox(studio.embed_parameters, label=t("embed"))
+    c.decode = gr.Radio(
+        list(decoding.DECODES),
+        value=decoding.FAST if studio.backend.device == "cpu" else decoding.FULL,
+        label=t("decode"),
+        info=t("decode_info"),
+    )
     c.verify = gr.Checkbox(False, label=t("verify"))
     with gr.Row():
         c.candidates = gr.Slider(1, verify.MAX_CANDIDATES, value=4, step=1, label=t("candidates"))
@@ -398,6 +416,7 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
             c.explain,
             c.lora,
             c.lora_scale,
+            c.decode,
         ],
         outputs=[c.gallery, c.rewritten, c.parameters, c.pngs],
         api_name="generate",

@@ -9,7 +9,6 @@ from ui.i18n import t
 from ui.jobs import LOADING, handler
 from ui.studio import Studio
 from zoo import hub
-from zoo.defaults import CPU_SD_TURBO_SECONDS
 
 HEADERS = ["id", "task", "licence", "memory", "state", "description"]
 
@@ -40,12 +39,17 @@ def unload(studio: Studio, model_id):
 
 def summary(studio: Studio) -> str:
     text = studio.backend.where() + f" Defaults: {studio.defaults_reason}."
-    if studio.backend.device == "cpu":
-        text += (
-            f" On this CPU a 512 x 512 SD-Turbo picture takes about {CPU_SD_TURBO_SECONDS} s (most of it the "
-            "autoencoder's decode); the starter models answer in a fraction of a second."
-        )
-    return text + (" The hub is **offline**: only models already on this machine can load." if hub.offline() else "")
+    text += " The hub is **offline**: only models already on this machine can load." if hub.offline() else ""
+    return text + cpu_levers(studio)
+
+
+def cpu_levers(studio: Studio) -> str:
+    """On a CPU: which levers the diffusion models load with (zoo/cpu_path.py), and why."""
+    levers = getattr(studio.backend, "cpu_levers", lambda: [])()
+    if not levers:
+        return ""
+    lines = [f"- {'on' if lever.on else 'off'}: **{lever.name}**: {lever.why}" for lever in levers]
+    return "\n\n**CPU path** (real diffusion models and tiny autoencoders):\n\n" + "\n".join(lines)
 
 
 def build(studio: Studio, tab: gr.Tab) -> None:

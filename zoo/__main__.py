@@ -32,6 +32,7 @@ def fetch_ids(registry: Registry, ids: list[str]) -> list[str]:
                     first.expander,
                     first.captioner,
                     first.scorer,
+                    first.tiny_vae,
                     choice.models["prompt-expansion"],
                     choice.models["captioning"],
                 ],

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from zoo import hub
+from zoo import cpu_path, hub
 from zoo.errors import BrokenCheckpoint, OutOfMemory
 from zoo.registry import ModelEntry, Registry
 
@@ -95,6 +95,8 @@ class ModelCache:
         self.loads = 0  # how many times a model was built from disk (tests and the Zoo tab read it)
         # half-precision pipelines on a GPU fetch and load a repo's fp16 variant where it has one
         self.prefer_fp16 = self.device == "cuda"
+        # diffusion models on a CPU: the levers measured to pay there (zoo/cpu_path.py; the Zoo tab shows them)
+        self.cpu_levers = cpu_path.plan(cpu_path.this_cpu()) if self.device == "cpu" else []
 
     # ------------------------------------------------------------ public
 
@@ -224,7 +226,7 @@ class ModelCache:
         started = time.perf_counter()
         try:
             with _BUILD_LOCK:
-                value = _build(entry, folder, dtype, variant)
+                value = _build(entry, folder, dtype, variant, cpu_path.preload(entry, folder, self.cpu_levers))
         except torch.OutOfMemoryError:
             raise
         except Exception as e:  # truncated or corrupt safetensors, bad JSON, wrong shapes, missing files...
@@ -242,20 +244,27 @@ class ModelCache:
             raise OutOfMemory(f"'{entry.id}' needs about {entry.memory_gb:.1f} GB, more than the memory budget allows.")
         else:
             value = _to(value, self.device)
+        if self.cpu_levers and cpu_path.applies(entry):
+            cpu_path.apply(value, self.cpu_levers, cpu_path.this_cpu())
         self.last_load_seconds = time.perf_counter() - started
         return value
 
 
-def _build(entry: ModelEntry, folder, dtype, variant: str | None = None) -> Any:
-    """Builds the entry's loader class from a local folder: safetensors only, never remote code."""
+def _build(entry: ModelEntry, folder, dtype, variant: str | None = None, parts: dict | None = None) -> Any:
+    """Builds the entry's loader class from a local folder: safetensors only, never remote code. `parts`:
+    pipeline components already loaded (zoo/cpu_path.py)."""
     if entry.task == "text-to-image":
         import diffusers
 
         pipe = getattr(diffusers, entry.loader).from_pretrained(
-            folder, dtype=dtype, use_safetensors=True, variant=variant
+            folder, dtype=dtype, use_safetensors=True, variant=variant, **(parts or {})
         )
         pipe.set_progress_bar_config(disable=True)
         return pipe
+    if entry.task == "vae":
+        import diffusers
+
+        return getattr(diffusers, entry.loader).from_pretrained(folder, dtype=dtype, use_safetensors=True).eval()
     import transformers
 
     model_class = getattr(transformers, entry.loader)

@@ -11,13 +11,14 @@ from worlds import KNOWN_WORLDS
 from zoo.errors import BadInput, InvalidRegistry, UnknownModel
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parent / "registry.toml"
-TASKS = ("text-to-image", "prompt-expansion", "captioning", "image-scoring", "lora")
+TASKS = ("text-to-image", "prompt-expansion", "captioning", "image-scoring", "lora", "vae")
 LOADERS = {
     "text-to-image": ("StableDiffusionPipeline", "StableDiffusionXLPipeline"),
     "prompt-expansion": ("AutoModelForCausalLM",),
     "captioning": ("BlipForConditionalGeneration",),
     "image-scoring": ("CLIPModel",),
     "lora": ("load_lora_weights",),
+    "vae": ("AutoencoderTiny",),
 }
 DTYPES = ("float16", "bfloat16", "float32")
 DEVICES = ("cuda", "mps", "cpu")
@@ -48,6 +49,7 @@ class ModelEntry:
     expander: str | None = None
     captioner: str | None = None
     scorer: str | None = None
+    tiny_vae: str | None = None  # text-to-image: the tiny autoencoder of previews and fast decode
     world: str | None = None  # "shapes": the model speaks the starter world's canonical sentences
     base: str | None = None  # lora: the text-to-image model it adapts
     scale: float = 1.0  # lora: the default strength
@@ -141,6 +143,7 @@ def load_registry(path: Path | str = DEFAULT_REGISTRY) -> Registry:
             (listed.expander, "prompt-expansion"),
             (listed.captioner, "captioning"),
             (listed.scorer, "image-scoring"),
+            (listed.tiny_vae, "vae"),
         )
         if listed.task == "lora":
             refs += ((listed.base, "text-to-image"),)

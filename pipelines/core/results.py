@@ -30,6 +30,7 @@ class GenerateRequest:
     explain: bool = False  # also make each word's attention map (pipelines/models/explain.py)
     lora: str | None = None  # a LoRA adapter's registry id (pipelines/core/adapters.py)
     lora_scale: float | None = None  # None: the adapter's default scale
+    decode: str | None = None  # "fast" (the tiny autoencoder), "full", or None: the machine's default
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Picture:
     score: float | None = None
     receipt: list[dict] | None = None  # per stated attribute: wanted, seen, ok (pipelines/receipt.py)
     words: list | None = None  # WordMap per word of the prompt when explained (pipelines/models/word_maps.py)
+    latents: str | None = None  # decoded fast: the key of its kept latents, for a full decode later
 
 
 @dataclass

@@ -25,12 +25,13 @@ import torch
 from PIL import Image
 
 from pipelines.core.control import CANCELLED, RunControl
+from pipelines.models import decode
 from pipelines.models.adapters import adapter_on
 from pipelines.models.diffusion import draw_text, sampler_name
 from pipelines.models.explain import explaining
 from pipelines.models.previews import Previewer, preview_steps
 from zoo.cache import ModelCache
-from zoo.errors import Cancelled, OutOfMemory
+from zoo.errors import AtelierError, Cancelled, OutOfMemory
 from zoo.registry import ModelEntry
 
 KEPT_SIZES = 4096  # the latest call sizes a batcher remembers (tests and benchmarks read them)
@@ -48,6 +49,7 @@ class Group:
     control: RunControl = field(default_factory=RunControl)
     explain: bool = False  # record each picture's word maps (pipelines/models/explain.py)
     words: list = field(default_factory=list)
+    finish: decode.Decode = field(default_factory=decode.Decode)  # fast or full; fast: the kept latents' keys
     done: threading.Event = field(default_factory=threading.Event)
     images: list[Image.Image] = field(default_factory=list)
     sampler: str = ""
@@ -110,11 +112,13 @@ class Batcher:
         seeds: list[int],
         control: RunControl | None = None,
         words: list | None = None,
+        finish: decode.Decode | None = None,
     ) -> tuple[list[Image.Image], str]:
         """One picture per prompt (picture i from prompt i and seed i), and the sampler's name; `words`, when
-        given, receives each picture's word maps (pipelines/models/explain.py)."""
+        given, receives each picture's word maps (pipelines/models/explain.py); `finish`: how the pictures
+        are decoded (default: in full), a fast decode adding its kept latents' keys to it."""
         answer = self.draw_together(
-            entry, run, [(prompts, negative, seeds, control or RunControl())], words is not None
+            entry, run, [(prompts, negative, seeds, control or RunControl())], words is not None, [finish]
         )
         if words is not None:
             words.extend(answer[0][2])
@@ -126,17 +130,19 @@ class Batcher:
         run: dict,
         requests: list[tuple[list[str], str, list[int], RunControl]],
         explain: bool = False,
+        finishes: list[decode.Decode | None] | None = None,
     ) -> list:
         """Several callers' (prompts, negative, seeds, control), queued at once so they share calls where
         the cap allows; per caller (pictures, the sampler's name, and with `explain` each picture's word
-        maps), or the error it met (one caller: raised)."""
+        maps), or the error it met (one caller: raised). `finishes`: per caller, how its pictures are decoded."""
         cap = self.cap(entry)
+        decodes = [f or decode.Decode() for f in finishes or [None] * len(requests)]
         per_request = [
             [
-                Group(prompts[i : i + cap], negative, seeds[i : i + cap], control, explain)
+                Group(prompts[i : i + cap], negative, seeds[i : i + cap], control, explain, finish=finish)
                 for i in range(0, len(prompts), cap)
             ]
-            for prompts, negative, seeds, control in requests
+            for (prompts, negative, seeds, control), finish in zip(requests, decodes)
         ]
         groups = [g for gs in per_request for g in gs]
         key = compatible(entry, run, explain)
@@ -248,12 +254,13 @@ class Batcher:
                 pipe.enable_vae_tiling()
             try:
                 text = {"prompt": prompts, "negative_prompt": negatives if any(negatives) else None}
-                on_step = self._on_step(batch, run["steps"], max(run["width"], run["height"]) // 8)
+                on_step = self._on_step(entry, batch, run["steps"], max(run["width"], run["height"]) // 8)
                 recording: AbstractContextManager[list] = (
                     explaining(pipe, prompts, run) if batch[0].explain else nullcontext([])
                 )
                 with recording as found:
-                    images = draw_text(pipe, text, run, seeds, on_step)
+                    latents = draw_text(pipe, text, run, seeds, on_step, output_type="latent")
+                images = self._decode(entry, pipe, batch, latents)
             finally:
                 if tiled and hasattr(pipe, "disable_vae_tiling"):
                     pipe.disable_vae_tiling()
@@ -261,7 +268,27 @@ class Batcher:
                 group.words, found = found[: len(group.prompts)], found[len(group.prompts) :]
             return images, sampler_name(pipe)
 
-    def _on_step(self, batch: list[Group], total: int, latent_side: int):
+    def _decode(self, entry: ModelEntry, pipe, batch: list[Group], latents) -> list[Image.Image]:
+        """Each caller's pictures, decoded as it asked; a fast picture's latents are kept for a full decode."""
+        images: list[Image.Image] = []
+        for group in batch:
+            mine, latents = latents[: len(group.prompts)], latents[len(group.prompts) :]
+            pictures, group.finish.mode = decode.pictures(self.cache, entry, pipe, mine, group.finish.mode)
+            images += pictures
+            if group.finish.mode == decode.FAST:
+                group.finish.kept += [decode.kept_for(self.cache).keep(entry.id, one) for one in mine]
+        return images
+
+    def _tiny(self, entry: ModelEntry):
+        """The model's tiny autoencoder for previews, or None (then the previewer's own cheap picture)."""
+        if not entry.tiny_vae:
+            return None
+        try:
+            return self.cache.get(entry.tiny_vae)
+        except AtelierError:
+            return None
+
+    def _on_step(self, entry: ModelEntry, batch: list[Group], total: int, latent_side: int):
         shown = preview_steps(total, latent_side)
 
         def on_step_end(pipe, step: int, timestep, tensors: dict) -> dict:
@@ -271,7 +298,7 @@ class Batcher:
             if all(g.cancelled() for g in batch):
                 pipe._interrupt = True
             elif step + 1 in shown and any(g.control.preview for g in batch):
-                pictures = self.previewer.pictures(pipe, tensors["latents"])
+                pictures = self.previewer.pictures(pipe, tensors["latents"], self._tiny(entry))
                 for group in batch:
                     if not group.cancelled():
                         group.control.show(pictures[: len(group.prompts)])

@@ -4,7 +4,7 @@ Verify-and-refine (tasks/verify.py) is the same entry with candidates asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image
 
@@ -13,6 +13,7 @@ from pipelines.core.control import RunControl
 from pipelines.core.results import NONE, GenerateRequest, Generation, Picture, png_parameters
 from pipelines.core.settings import MAX_IMAGES, prepare, settings
 from pipelines.judges import Judge, judge_for
+from pipelines.models import decode
 from pipelines.models.batching import batcher_for
 from pipelines.tasks.prompts import prompt_for
 from pipelines.tasks.verify import run_verified
@@ -35,6 +36,7 @@ class Planned:
     seeds: list[int]
     judge: Judge
     explain: bool = False  # each picture's word maps too (pipelines/models/explain.py)
+    finish: decode.Decode = field(default_factory=decode.Decode)  # fast or full; fast: the kept latents' keys
 
 
 def run(cache: ModelCache, job: GenerateRequest, control: RunControl | None = None) -> Generation:
@@ -54,7 +56,8 @@ def plan(cache: ModelCache, job: GenerateRequest) -> Planned:
     judge = judge_for(cache, entry)
     used = prompt_for(cache, judge, request, expander, seed)
     seeds = [inputs.offset_seed(seed, i) for i in range(count)]
-    return Planned(request, negative, entry, run, used, seeds, judge, job.explain)
+    finish = decode.Decode(decode.choice(job.decode, entry, cache.device))
+    return Planned(request, negative, entry, run, used, seeds, judge, job.explain, finish)
 
 
 def draw_planned(cache: ModelCache, items: list[Planned], controls: list[RunControl]) -> list:
@@ -62,32 +65,37 @@ def draw_planned(cache: ModelCache, items: list[Planned], controls: list[RunCont
     they may share diffusion calls; per request its Generation with receipts, or the error it met."""
     first = items[0]
     asked = [([item.used] * len(item.seeds), item.negative, item.seeds, c) for item, c in zip(items, controls)]
-    drawn = batcher_for(cache).draw_together(first.entry, first.run, asked, first.explain)
+    finishes: list[decode.Decode | None] = [item.finish for item in items]
+    drawn = batcher_for(cache).draw_together(first.entry, first.run, asked, first.explain, finishes)
     for answer in drawn:  # a bug, unlike a sentence for the person, is raised for every caller
         if isinstance(answer, BaseException) and (len(items) == 1 or not isinstance(answer, AtelierError)):
             raise answer
     return [
-        answer if isinstance(answer, BaseException) else _finish(item, *answer) for item, answer in zip(items, drawn)
+        answer if isinstance(answer, BaseException) else _finish(cache, item, *answer)
+        for item, answer in zip(items, drawn)
     ]
 
 
-def _finish(item: Planned, images: list[Image.Image], sampler: str, words: list | None = None) -> Generation:
-    """The pictures with their PNG records and receipts (read by the model's judge), and word maps when explained."""
+def _finish(
+    cache: ModelCache, item: Planned, images: list[Image.Image], sampler: str, words: list | None = None
+) -> Generation:
+    """The pictures with their PNG records and receipts (read by the model's judge), word maps when explained;
+    fast ones keep their latents."""
     receipts = item.judge.check(item.request, images)
-    return Generation(
-        [
-            Picture(
-                image,
-                png_parameters(
-                    item.used, item.request, item.entry.id, s, sampler, item.run, negative_prompt=item.negative
-                ),
-                receipt=rows,
-                words=maps,
-            )
-            for image, s, rows, maps in zip(images, item.seeds, receipts, words or [None] * len(images))
-        ],
-        item.used,
-    )
+    kept = item.finish.kept if item.finish.mode == decode.FAST else [None] * len(images)
+    record = dict(negative_prompt=item.negative, decode=item.finish.mode)
+    pictures = [
+        Picture(
+            image,
+            png_parameters(item.used, item.request, item.entry.id, s, sampler, item.run, **record),
+            receipt=rows,
+            words=maps,
+            latents=key,
+        )
+        for image, s, rows, maps, key in zip(images, item.seeds, receipts, words or [None] * len(images), kept)
+    ]
+    decode.remember(cache, pictures)
+    return Generation(pictures, item.used)
 
 
 def generate(
@@ -103,6 +111,7 @@ def generate(
     num_images: int = 1,
     expand_with: str | None = None,
     control: RunControl | None = None,
+    decode_as: str | None = None,
 ) -> Generation:
     """Plain generation from keyword arguments (see GenerateRequest)."""
     job = GenerateRequest(
@@ -116,6 +125,7 @@ def generate(
         height,
         seed,
         num_images,
+        decode=decode_as,
     )
     return run(cache, job, control)
 
