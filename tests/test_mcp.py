@@ -16,6 +16,7 @@ from mcp.client.streamable_http import streamablehttp_client
 
 from tests.test_guard import SLOW, basic, fn_index, serve
 from ui.calls import NOT_UPLOADED
+from ui.decode_full import NOTHING
 from ui.guard import TOO_MANY
 
 
@@ -69,11 +70,12 @@ def test_every_tool_is_callable_with_valid_arguments(cache):
         ("explain", with_picture(pictures=["image"])),
         ("feedback", with_picture(pictures=["picture"], rating="up")),
         ("train", lambda r: {"files": [picture_url(r)] * 4, "steps": 10, "name": "mcp-test"}),
+        ("decode_full", {"parameters": {}}),
     ]
     with serve(cache) as url:
         tools, results = mcp(url, calls)
     assert sorted(tools) == sorted(name for name, _ in calls)  # a new tool needs a call here
-    off = {"feedback": "Ratings are turned off on this server."}  # this test's Studio keeps no ratings
+    off = {"feedback": "Ratings are turned off on this server.", "decode_full": NOTHING}  # not kept in this test
     for (name, _), result in zip(calls, results):
         assert not result.isError or text(result) == off.get(name), (name, text(result)[:300])
     assert "'seed': 1" in text(results[1])  # png_info read the picture generate made
