@@ -78,7 +78,7 @@ def test_every_text_is_read_within_its_time_limit():
 def test_the_reader_keeps_quoted_values_and_labels():
     text = 'a cat\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, Lora hashes: "x: 1, y: 2", Seed: 3, Size: 8x9'
     fields = from_text(text)
-    assert fields["Lora hashes"] == "x: 1, y: 2" and fields["sampler"] == "Euler a"
+    assert fields["lora_hashes"] == "x: 1, y: 2" and fields["sampler"] == "Euler a"
     assert (fields["steps"], fields["seed"], fields["width"], fields["height"]) == (20, 3, 8, 9)
     params = {"prompt": 'say "hi, there": now', "request": 'a \\ "b"', "steps": 3, "seed": 1, "width": 8, "height": 8}
     assert from_text(to_text(params)) == params
