@@ -28,9 +28,11 @@ from bench.abuse import (
     readable,
 )
 from tests.test_guard import serve
-from ui.files import upload_folder
+from ui.files import NOT_UPLOADED, upload_folder
+from ui.guard import QUEUED_ONLY
 
 GUARDED_ROUTES = ("HTTP call", "HTTP join", "HTTP GET", "HTTP upload")
+CALL_ROUTES = ("HTTP call", "HTTP run", "HTTP v2", "HTTP join")  # the routes Atelier's request guard answers
 ZOO_TAB = ("/load ", "/unload ")  # the Zoo tab's events: Gradio checks their dropdown value before Atelier does
 
 
@@ -126,6 +128,39 @@ def test_a_sample_of_bad_inputs_over_raw_http(ground):
     assert len(results) >= 38 and {r.case.family for r in results} == {c.family for c in cases}, counts
     assert not [f for f in FAILURES if counts[f]], abuse.notable(results)
     assert counts[SENTENCE] >= 20, counts  # most of them are refusals, each in words
+    assert not not_atelier_refusals(results)
+
+
+def not_atelier_refusals(results) -> list:
+    """Refusals that are not Atelier's own: a file trick on a route the guard answers must get its
+    sentence (Gradio's own refusal is readable too, but names the path); no refusal on those routes repeats
+    a path the request named (Gradio's own file routes do, the same for existing and missing files)."""
+    wrong = []
+    for r in results:
+        message = r.answer.message or ""
+        if r.case.family == "file tricks" and r.case.via in CALL_ROUTES and message not in atelier_sentences(r):
+            wrong.append((r.case.via, r.case.name, message[:120]))
+        elif r.case.via in CALL_ROUTES and any(len(n) > 5 and n in message for n in r.case.names):
+            wrong.append((r.case.via, r.case.name, message[:120]))
+    return wrong
+
+
+def atelier_sentences(result) -> set[str]:
+    """What Atelier answers a file trick with: its upload sentence; on /run/ (not served for queued
+    endpoints) the sentence that says to use /call/."""
+    if result.case.via == "HTTP run":
+        return {QUEUED_ONLY.format(name=result.case.name.split()[0].lstrip("/"))}
+    return {NOT_UPLOADED}
+
+
+def test_file_tricks_on_every_call_route_get_atelier_sentence(ground):
+    tricks = [c for c in abuse.all_cases(ground) if c.family == "file tricks" and c.via in CALL_ROUTES]
+    picked = [c for via in CALL_ROUTES for c in abuse.sample([c for c in tricks if c.via == via], 5)]
+    results = abuse.run_cases(picked, ground, workers=2)
+    assert len(results) == 20 and {r.case.via for r in results} == set(CALL_ROUTES)
+    assert not not_atelier_refusals(results)
+    statuses = {(r.case.via, r.answer.status) for r in results}
+    assert statuses == {("HTTP call", 422), ("HTTP v2", 422), ("HTTP join", 422), ("HTTP run", 404)}, statuses
 
 
 def test_unguarded_routes_and_wrong_json_shapes_answer_in_words(ground):
@@ -137,6 +172,7 @@ def test_unguarded_routes_and_wrong_json_shapes_answer_in_words(ground):
     results = abuse.run_cases(abuse.sample(cases, 12), ground, workers=2)
     counts = Counter(r.outcome for r in results)
     assert not [f for f in FAILURES if counts[f]], abuse.notable(results)
+    assert not not_atelier_refusals(results)
 
 
 def test_a_bad_request_does_not_fail_the_good_ones_drawn_with_it(app_url):

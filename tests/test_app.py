@@ -76,7 +76,19 @@ def sentence_of(call) -> str:
 
 
 def still_serves(client) -> None:
-    assert client.predict(CANONICAL, seed=1, api_name="/expand")
+    assert client.predict(CANONICAL, seed=1, api_name="/expand") == CANONICAL  # a canonical request stays as it is
+
+
+def reads_as(text, **stated) -> bool:
+    """`text` is a canonical sentence of one object with every attribute in `stated` (background, style,
+    colour, shape, size, position), as the caller writes them down."""
+    scene = parse_sentence(text) if isinstance(text, str) else None
+    if scene is None or sentence(scene) != text or len(scene.objects) != 1:
+        return False
+    obj = scene.objects[0]
+    seen = {"background": scene.background, "style": scene.style, "colour": obj.colour, "shape": obj.shape}
+    seen |= {"size": obj.size, "position": obj.position}
+    return all(seen[k] == v for k, v in stated.items())
 
 
 def png_bomb(path: Path, side: int = 30000) -> Path:
@@ -142,7 +154,9 @@ def test_expand_without_expander_draws_the_request(client):
 
 def test_expand(client):
     expanded = client.predict("an outlined tiny blue box up top on a dark background", seed=3, api_name="/expand")
-    assert isinstance(expanded, str) and expanded.strip()
+    assert reads_as(
+        expanded, style="outline", size="small", colour="blue", shape="square", position="top", background="black"
+    ), expanded
     again = client.predict("an outlined tiny blue box up top on a dark background", seed=3, api_name="/expand")
     assert again == expanded
 

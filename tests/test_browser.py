@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_app import running_app
+from tests.test_app import reads_as, running_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -88,7 +88,8 @@ def test_generate_shows_a_picture(browser, app_url, tmp_path):
     errors = browser.find_elements(By.CSS_SELECTOR, ".toast-body.error")
     assert not errors, [e.text for e in errors]
     rewritten = browser.find_element(By.CSS_SELECTOR, "#rewritten textarea").get_attribute("value")
-    assert rewritten.strip(), "the prompt used is shown"
+    # the prompt used is shown: a canonical sentence that keeps what was asked for
+    assert reads_as(rewritten, size="large", colour="red", shape="circle", position="left"), rewritten
 
 
 def wait_for_gallery(browser, selector: str = "#gallery img", timeout: int = 120) -> list[int]:

@@ -10,6 +10,7 @@ from PIL import Image
 
 from pipelines.__main__ import main
 from pipelines.core.metadata import read_png
+from tests.test_app import reads_as
 from worlds.shapes.world import Obj, Scene, render_pil
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,7 +75,9 @@ def test_stylize_caption_and_expand(cli, tmp_path, picture, capsys):
     assert cli("expand", "--seed", "2", "big red ball", "tiny box up top") == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["prompt"] for line in lines] == ["big red ball", "tiny box up top"]
-    assert all(line["expanded"] for line in lines)
+    # each a canonical sentence that keeps what the request states (the rest the prompter chooses)
+    assert reads_as(lines[0]["expanded"], size="large", colour="red", shape="circle"), lines[0]
+    assert reads_as(lines[1]["expanded"], size="small", shape="square", position="top"), lines[1]
 
 
 def test_evaluate_prints_the_fidelity_table(cli, capsys):

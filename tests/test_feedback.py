@@ -223,6 +223,10 @@ def test_the_export_is_an_imagefolder_of_the_liked_pictures(store, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted([r["file_name"] for r in rows] + ["metadata.jsonl"])
     with pytest.raises(BadInput, match="already holds an export"):
         export(store, out, "up")
+    from training.prepare import prepare
+
+    prepared = prepare(out, tmp_path / "clean")  # python -m training prepare reads it with nothing dropped
+    assert prepared["dropped"] == [] and len(prepared["kept"]) + len(prepared["repaired"]) == 4
 
 
 def test_the_command_line_report_and_export(tmp_path, capsys):

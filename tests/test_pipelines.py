@@ -256,8 +256,9 @@ def test_verify_returns_every_candidate_scored_best_first(cache):
     first_round = result.checks()["rounds"][0]
     assert len(first_round["captions"]) == 3 and first_round["prompt"] == CANONICAL
     assert all(p.receipt and p.score == sum(r["ok"] for r in p.receipt) / len(p.receipt) for p in result.pictures)
-    if max(first_round["scores"]) < 1:
-        assert len(result.checks()["rounds"]) == 2
+    # the starter model draws this request right at seed 0 in the first round, so no second round is drawn
+    assert max(first_round["scores"]) == 1 and len(result.checks()["rounds"]) == 1
+    assert all(row["ok"] for row in result.pictures[0].receipt)
 
 
 @pytest.mark.parametrize(

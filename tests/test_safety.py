@@ -11,14 +11,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from PIL import Image
 
+from pipelines.core.metadata import read_png
 from pipelines.models.expander import expand
-from tests.test_app import running_app
+from tests.test_app import reads_as, running_app
+from tests.test_pipelines import ASSET_SENTENCES, describes
 from ui.files import NOT_UPLOADED, upload_folder, uploaded_picture
 from ui.guard import TOO_MANY
+from worlds.shapes.scene_parser import parse_image
+from worlds.shapes.world import sentence
 from zoo.cache import ModelCache
 from zoo.errors import BadInput, BrokenCheckpoint
 from zoo.registry import load_registry
@@ -51,15 +57,22 @@ def secret_picture(tmp_path) -> Path:
     """A real picture on the server, outside the upload folder: no request may read it."""
     path = tmp_path / "secret.png"
     shutil.copy(PICTURE, path)
-    return path
+    yield path
+    shutil.rmtree(links_for(path), ignore_errors=True)
+
+
+def links_for(secret: Path) -> Path:
+    """This test's own folder of links in the app's upload folder (a fresh one per secret)."""
+    return upload_folder() / f"atelier-test-{secret.parent.name}"
 
 
 def tricks(secret: Path) -> list:
     inside = upload_folder()
-    link = inside / "atelier-test-link.png"
-    if not link.is_symlink():
-        inside.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(secret)
+    link = links_for(secret) / "link.png"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.unlink(missing_ok=True)
+    link.symlink_to(secret)  # made now, to this test's secret: the check alone must refuse it
+    assert link.is_file()
     return [
         {"path": str(secret)},
         {"path": str(secret), **FILE_DATA},
@@ -136,10 +149,16 @@ def test_every_error_event_carries_a_sentence(app_url):
 
 def test_the_lowest_strength_still_draws(app_url):
     client = Client(app_url, verbose=False)
-    (_, picture), used, _, _ = client.predict(
+    (_, picture), used, _, png = client.predict(
         handle_file(PICTURE), "flat style", strength=0.05, seed=1, api_name="/stylize"
     )
-    assert Path(picture).is_file() and used.endswith("flat style")
+    assert used == ASSET_SENTENCES[PICTURE.name]  # the picture's own scene, already flat
+    params = read_png(Path(png))
+    assert params["strength"] == 0.05 and int(params["steps"] * 0.05) >= 1  # at least one denoising step ran
+    with Image.open(picture) as drawn:
+        assert drawn.size == (64, 64) and sentence(parse_image(drawn)) == used  # drawn, and still the same scene
+        changed = np.abs(np.asarray(drawn.convert("RGB"), int) - np.asarray(Image.open(PICTURE), int)).max(axis=2)
+    assert (changed > 0).mean() > 0.1  # redrawn by the model, not handed back as it came
 
 
 def test_verify_refuses_settings_it_cannot_honour(app_url):
@@ -181,18 +200,23 @@ def test_a_crowd_is_answered_in_full(cache):
     every request answered."""
     from tests.test_guard import serve
 
-    def one_client(url: str, i: int) -> list[str]:
+    def one_client(url: str, i: int) -> list:
         client = Client(url, verbose=False, headers={"x-forwarded-for": f"198.51.100.{i + 1}"})
         jobs = [
             client.submit(f"tiny blue box {i}", api_name="/expand"),
             client.submit(handle_file(PICTURE), api_name="/caption"),
             client.submit("big red ball on the left", seed=i, api_name="/generate"),
         ]
-        return [type(job.result(timeout=240)).__name__ for job in jobs]
+        return [job.result(timeout=240) for job in jobs]
 
     with serve(cache, trust_proxy=True) as url, ThreadPoolExecutor(20) as pool:
         results = list(pool.map(lambda i: one_client(url, i), range(20)))
-    assert sum(len(r) for r in results) == 60
+    assert len(results) == 20
+    for i, (expanded, (caption, _), (pictures, used, shown, files)) in enumerate(results):
+        assert reads_as(expanded, size="small", colour="blue", shape="square"), expanded
+        assert describes(caption, ASSET_SENTENCES[PICTURE.name]), caption
+        assert len(pictures) == len(files) == 1 and shown["pictures"][0]["seed"] == i  # its own request's answer
+        assert reads_as(used, size="large", colour="red", shape="circle", position="left"), used
 
 
 # ------------------------------------------------------------------ broken checkpoints
@@ -279,7 +303,8 @@ def test_auth_puts_a_login_in_front_of_the_app(cache, monkeypatch):
     try:
         url = f"http://127.0.0.1:{port}/"
         assert httpx.post(f"{url}gradio_api/call/expand", json={"data": ["x"]}, timeout=30).status_code in (401, 403)
-        assert Client(url, auth=("ada", "lovelace"), verbose=False).predict("tiny blue box", api_name="/expand")
+        expanded = Client(url, auth=("ada", "lovelace"), verbose=False).predict("tiny blue box", api_name="/expand")
+        assert reads_as(expanded, size="small", colour="blue", shape="square"), expanded
     finally:
         demo.close()
 

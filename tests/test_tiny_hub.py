@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.tiny_hub import IMAGE, PINNED, commit_for
+from tests.tiny_hub import IMAGE, PINNED, WORDS, commit_for
 
 PIPELINE_FILES = ["model_index.json", "*/*.json", "*/*.safetensors", "*/*.txt", "*/*.model"]
 MODEL_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja"]
@@ -125,7 +125,9 @@ def test_qwen_chat(offline_hub):
     assert model.generation_config.eos_token_id == tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
     out = model.generate(**ids, max_new_tokens=5, do_sample=False)
     assert out.shape[1] > ids.input_ids.shape[1]
-    assert isinstance(tokenizer.decode(out[0, ids.input_ids.shape[1] :], skip_special_tokens=True), str)
+    reply = tokenizer.decode(out[0, ids.input_ids.shape[1] :], skip_special_tokens=True)
+    assert out.shape[1] == ids.input_ids.shape[1] + 5  # no end-of-turn drawn by the random weights: 5 tokens
+    assert reply.split() and set(reply.split()) <= set(WORDS), reply  # a reply in the tiny vocabulary's words
 
 
 def test_magic_prompt_continues(offline_hub):
@@ -150,7 +152,8 @@ def test_blip_captions(offline_hub, repo_id):
     inputs = processor(images=picture(), return_tensors="pt")
     assert inputs.pixel_values.shape == (1, 3, IMAGE, IMAGE)
     out = model.generate(**inputs, max_new_tokens=5)
-    assert isinstance(processor.decode(out[0], skip_special_tokens=True), str)
+    caption = processor.decode(out[0], skip_special_tokens=True)
+    assert 1 <= len(caption.split()) <= 5 and set(caption.split()) <= set(WORDS), caption  # words of its vocabulary
 
 
 def test_clip_scores(offline_hub):

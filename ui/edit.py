@@ -177,11 +177,12 @@ def build(studio: Studio) -> None:
             read = gr.Textbox(label=t("read"), interactive=False)
             png = gr.File(label=t("png_file"))
             rating = feedback.widget(studio)
-    feedback.watch(studio, rating, png)
-    outputs = [result, used, read, png]
+    outputs, events = [result, used, read, png], []
     for button, fn, given, api_name in [
         (edit_button, edit, [image, instruction, model, seed, steps, verify], "edit"),
         (repaint_button, repaint, [painted, region_prompt, model, seed], "inpaint"),
         (extend_button, extend, [image, side, region_prompt, model, seed], "outpaint"),
     ]:
-        button.click(handler(fn, studio, gpu_seconds=60), inputs=given, outputs=outputs, api_name=api_name, **DRAWING)
+        drawn = handler(fn, studio, gpu_seconds=60)
+        events.append(button.click(drawn, inputs=given, outputs=outputs, api_name=api_name, **DRAWING))
+    feedback.watch(studio, rating, events, png)

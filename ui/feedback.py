@@ -160,10 +160,12 @@ def _rating(rating: str):
     return bound
 
 
-def watch(studio: Studio, w: SimpleNamespace | None, png: gr.File) -> None:
-    """Rate the picture of a result's PNG file whenever it changes."""
+def watch(studio: Studio, w: SimpleNamespace | None, events: list, png: gr.File) -> None:
+    """Rate the picture of a result's PNG file once each of `events` has made it. (Chained with .then, not
+    png.change: the browser sends a File's change with event data the request guard refuses.)"""
     if w is not None:
-        png.change(handler(from_file, studio), [png], [w.picked, w.heading, w.wrong, w.said], **FEEDBACK, **PRIVATE)
+        for event in events:
+            event.then(handler(from_file, studio), [png], [w.picked, w.heading, w.wrong, w.said], **FEEDBACK, **PRIVATE)
 
 
 def api(studio: Studio) -> None:
@@ -180,13 +182,13 @@ def api(studio: Studio) -> None:
     send.click(handler(feedback, studio), inputs, [stored], api_name="feedback", **FEEDBACK)
 
 
-def watch_generate(studio: Studio, c: SimpleNamespace) -> None:
+def watch_generate(studio: Studio, c: SimpleNamespace, generating) -> None:
     """The Generate tab: rate the first new picture, the one clicked in the gallery, or a history entry."""
     w = c.rating
     if w is None:
         return
     shows = [w.picked, w.heading, w.wrong, w.said]
-    c.pngs.change(handler(from_file, studio), [c.pngs], shows, **FEEDBACK, **PRIVATE)
+    generating.then(handler(from_file, studio), [c.pngs], shows, **FEEDBACK, **PRIVATE)
     c.gallery.select(handler(from_gallery, studio), [c.pngs], shows, **FEEDBACK, **PRIVATE)
     c.history.select(handler(from_history, studio), [c.saved], shows, **FEEDBACK, **PRIVATE)
 

@@ -426,7 +426,7 @@ def wire(studio: Studio, demo: gr.Blocks, c: SimpleNamespace) -> None:
     explain_view.wire(studio, c, generating)
     generating.then(receipts.first, inputs=[c.parameters], outputs=[c.receipt], **private)
     c.gallery.select(receipts.picked, inputs=[c.parameters], outputs=[c.receipt], **private)
-    feedback.watch_generate(studio, c)
+    feedback.watch_generate(studio, c, generating)
     # the flag stops a running job after its current step; cancels= drops one still waiting in the queue
     c.stop.click(handler(stop, studio), cancels=[generating], concurrency_limit=None, **private)
     c.rewrite.click(

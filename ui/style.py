@@ -98,7 +98,6 @@ def build(studio: Studio) -> None:
             caption = gr.Textbox(label=t("caption"), interactive=False)
             png = gr.File(label=t("png_file"))
             rating = feedback.widget(studio)
-    feedback.watch(studio, rating, png)
     stylizing = stylize_button.click(
         handler(stylize, studio, gpu_seconds=60),
         inputs=[image, style, model, strength, seed],
@@ -106,6 +105,7 @@ def build(studio: Studio) -> None:
         api_name="stylize",
         **DRAWING,
     )
+    feedback.watch(studio, rating, [stylizing], png)
     stop_button.click(handler(stop, studio), cancels=[stylizing], concurrency_limit=None, api_visibility="private")
     model.change(
         handler(strength_for, studio), inputs=[model], outputs=[strength], api_visibility="private", queue=False
