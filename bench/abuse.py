@@ -1188,7 +1188,13 @@ def crowd(url: str, clients: int = 50, timeout: float = 600) -> CrowdReport:
     with ThreadPoolExecutor(min(clients, 16)) as pool:
         made = list(
             pool.map(
-                lambda i: Client(url, verbose=False, download_files=False, headers={"x-forwarded-for": f"10.9.0.{i}"}),
+                lambda i: Client(
+                    url,
+                    verbose=False,
+                    download_files=False,
+                    headers={"x-forwarded-for": f"10.9.0.{i}"},  # 50 people, not one
+                    httpx_kwargs={"timeout": 60},  # gradio_client's 5 s is the client's patience, not a hang
+                ),
                 range(clients),
             )
         )

@@ -6,7 +6,9 @@ login in front of every route and MCP, error answers without server paths. Each 
 from __future__ import annotations
 
 import base64
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -23,6 +25,7 @@ from ui.calls import NOT_UPLOADED
 from ui.guard import LOG_IN, QUEUED_ONLY, TOO_MANY, WRONG_LOGIN
 from ui.quotas import Logins, UploadLimits, Uploads
 from ui.studio import Studio
+from ui.training_slot import TrainingSlot
 
 PICTURE = Path(__file__).resolve().parent.parent / "assets" / "two-shapes.png"
 SLOW = ["big red ball", None, None, None, None, 8, None, None, None, None, None, True, 8, 5, None]  # verify: slow
@@ -32,7 +35,8 @@ SLOW = ["big red ball", None, None, None, None, 8, None, None, None, None, None,
 def serve(cache, auth=None, **limits):
     """An app of its own on a free loopback port, with the given ServeLimits; yields its URL."""
     serve_limits = ui.ServeLimits(**limits)
-    demo = ui.build_app(Studio(cache), serve_limits)
+    trained = Path(tempfile.mkdtemp(prefix="atelier-test-train-"))  # adapters this app trains, its own
+    demo = ui.build_app(Studio(cache, training=TrainingSlot(root=trained)), serve_limits)
     port = free_port()
     options = ui.launch_options(demo, auth=auth, limits=serve_limits)
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **options)
@@ -40,6 +44,7 @@ def serve(cache, auth=None, **limits):
         yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+        shutil.rmtree(trained, ignore_errors=True)
 
 
 def fn_index(url: str, api_name: str) -> int:

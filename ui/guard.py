@@ -45,7 +45,6 @@ TOO_MANY = "You already have {n} jobs waiting; wait for one to finish, then send
 LOG_IN = "Log in first: open the app's page, or send the login as `Authorization: Basic` (see the README)."
 WRONG_LOGIN = "That user name and password do not match."
 QUEUED_ONLY = "The endpoint /{name} runs through the queue: POST /gradio_api/call/{name} instead (see the README)."
-EVENT_DATA = "Send event_data as a JSON object, or leave it out."
 
 
 class RequestGuard:
@@ -195,10 +194,8 @@ class RequestGuard:
             return 404, QUEUED_ONLY.format(name=fn.api_name or "predict")
         if kind != "run" and (refusal := self._queue_refusal(person, fn.concurrency_id not in UNCOUNTED)):
             return 503, refusal
-        if (event := data.get("event_data")) is not None:  # Gradio reads "index" and "value" without asking
-            if not isinstance(event, dict):
-                return 422, EVENT_DATA
-            data = {**data, "event_data": {"index": None, "value": None, **event}}
+        if isinstance(event := data.get("event_data"), dict):  # Gradio reads "index" and "value" unasked
+            data = {**data, "event_data": {"index": None, "value": None, **event}}  # (other kinds: as sent)
         if kind == "named":
             if unknown := set(data) - set(calls.names(fn)) - {"oauth_token"}:
                 return 422, f"The endpoint /{api_name} takes no parameter '{sorted(unknown)[0][:40]}'."

@@ -104,19 +104,33 @@ def _text(sentence: str) -> dict:
 
 
 def hoisted(schema: dict) -> dict:
-    """The schema with each parameter's own "$defs" moved to the top: Gradio leaves them inside the
-    parameter while its "$ref"s point at the top, so a validator fails on every call (the ImageEditor's
-    and the file lists' parameters) and the tool could not be called at all."""
+    """The schema with each parameter's own "$defs" moved to the top (Gradio leaves them inside the
+    parameter while its "$ref"s point at the top) and no "type" that is not one (see _typed): either makes
+    the validator fail on every call, so the tool (repaint, caption's list, chat) could not be called."""
     schema = dict(schema)
     properties = dict(schema.get("properties") or {})
     defs = dict(schema.get("$defs") or {})
     for name, prop in properties.items():
         if isinstance(prop, dict) and "$defs" in prop:
             defs.update(prop["$defs"])
-            properties[name] = {k: v for k, v in prop.items() if k != "$defs"}
+            prop = {k: v for k, v in prop.items() if k != "$defs"}
+        properties[name] = _typed(prop)
+    schema["properties"] = properties
     if defs:
-        schema["$defs"], schema["properties"] = defs, properties
+        schema["$defs"] = defs
     return schema
+
+
+def _typed(node):
+    """The schema without "type" values that are not types (Gradio gives a JSON parameter "type": {}, which
+    makes the validator refuse every call): such a parameter takes any value."""
+    if isinstance(node, dict):
+        kind = node.get("type")
+        keep = not isinstance(kind, dict) and not (isinstance(kind, list) and not all(isinstance(k, str) for k in kind))
+        return {k: _typed(v) for k, v in node.items() if k != "type" or keep}
+    if isinstance(node, list):
+        return [_typed(v) for v in node]
+    return node
 
 
 def sentences(send):
