@@ -34,7 +34,9 @@ def lora(data: Path, out: Path, *more: str) -> None:
 
 
 def test_resume_is_bit_for_bit_a_straight_run(data, tmp_path, capsys):
+    torch.set_num_threads(2)
     lora(data, tmp_path / "straight")
+    assert torch.get_num_threads() == 2  # the trainer runs on one thread, and gives the caller's count back
     lora(data, tmp_path / "stopped", "--stop-after", "2")
     assert "stopped after step 2 of 4" in capsys.readouterr().err
     assert not (tmp_path / "stopped" / "pytorch_lora_weights.safetensors").exists()

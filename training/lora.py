@@ -249,10 +249,19 @@ def _restore(path: Path, params, optimiser, schedule, steps: int, gens) -> int:
 
 
 def run(args) -> dict:
-    """The whole job of `python -m training lora` (args as its command line parses them)."""
+    """The whole job of `python -m training lora` (args as its command line parses them). Torch's thread count
+    is set for the run and given back after, so a caller in the same process keeps its own."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, getattr(args, "threads", 1)))  # 2 threads on 2 busy cores spin: 15x slower
+    try:
+        return _run(args)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(args) -> dict:
     from training.loop import seed_everything
 
-    torch.set_num_threads(max(1, getattr(args, "threads", 1)))  # 2 threads on 2 busy cores spin: 15x slower
     if args.ray_workers:
         from training.lora_ray import run_on_ray
 
