@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pictures", type=int, default=60)
     parser.add_argument("--skip-training", action="store_true", help="measure the adapter already in WORK")
     parser.add_argument("--ray-workers", type=int, default=0)
+    parser.add_argument("--lora-args", default="", help="more arguments for python -m training lora, as one string")
     args = parser.parse_args(argv)
     from worlds.shapes.scene_parser import score
 
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         extra = ["--batch", str(args.batch), "--lr", str(args.lr)]
         extra += ["--ray-workers", str(args.ray_workers)] if args.ray_workers else []
+        extra += args.lora_args.split()
         seconds = train(args.work, args.steps, extra)
     adapter = args.work / "adapter"
     new = draw([star.sentence(s) for s in tests], adapter, seed=100)

@@ -3,6 +3,8 @@ through the tiny autoencoder, and the CPU default, on the tiny hub's random-weig
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 
@@ -41,11 +43,16 @@ def test_cpuinfo_gives_physical_cores_and_flags(tmp_path):
 
 
 def test_bf16_levers_only_where_the_cpu_has_native_bf16():
+    bf16 = {"bfloat16 UNet", "bfloat16 text encoder", "bfloat16 decoders", "channels-last decoders"}
     on = {lever.name for lever in cpu_path.plan(EPYC) if lever.on}
-    assert {"bfloat16 UNet", "bfloat16 decoders"} <= on
+    assert bf16 <= on
     off = {lever.name for lever in cpu_path.plan(OLD) if not lever.on}
-    assert {"bfloat16 UNet", "bfloat16 decoders"} <= off
+    assert bf16 <= off
     assert all(lever.why for lever in cpu_path.plan(EPYC))
+
+
+def test_glibc_takes_the_keep_freed_memory_settings():
+    assert cpu_path.keep_freed_memory() is (sys.platform == "linux")
 
 
 def test_bf16_inside_keeps_a_float32_face_and_the_timestep(hub_cache):
@@ -72,13 +79,18 @@ def _build_turbo(cache):
 
 
 def test_the_cache_loads_real_diffusion_models_through_the_cpu_path(hub_cache, monkeypatch):
+    kept: list[bool] = []
+    monkeypatch.setattr(cpu_path, "keep_freed_memory", lambda: kept.append(True))
     monkeypatch.setattr(cpu_path, "this_cpu", lambda: EPYC)
     hub_cache.cpu_levers = cpu_path.plan(EPYC)
     pipe = hub_cache.get(SD_TURBO)
     assert next(pipe.unet.parameters()).dtype == torch.bfloat16
     assert next(pipe.vae.decoder.parameters()).dtype == torch.bfloat16
     assert next(pipe.vae.encoder.parameters()).dtype == torch.float32  # image-to-image encodes as before
-    assert next(pipe.text_encoder.parameters()).dtype == torch.float32
+    assert next(pipe.text_encoder.parameters()).dtype == torch.bfloat16
+    conv = pipe.vae.decoder.conv_in.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    assert kept  # glibc was asked to keep freed memory
     starter = hub_cache.get("starter/shapes-diffusion")  # small: stays as trained
     assert next(starter.unet.parameters()).dtype == torch.float32
 

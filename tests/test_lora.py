@@ -41,14 +41,14 @@ def test_resume_is_bit_for_bit_a_straight_run(data, tmp_path, capsys):
     assert "stopped after step 2 of 4" in capsys.readouterr().err
     assert not (tmp_path / "stopped" / "pytorch_lora_weights.safetensors").exists()
     lora(data, tmp_path / "stopped", "--resume")
-    for name in ("pytorch_lora_weights.safetensors", "vae_decoder_lora.safetensors"):
+    for name in ("pytorch_lora_weights.safetensors", "vae_decoder_lora.safetensors", "embeddings/star.safetensors"):
         straight, resumed = load_file(tmp_path / "straight" / name), load_file(tmp_path / "stopped" / name)
         assert straight.keys() == resumed.keys() and straight
         assert all(torch.equal(straight[k], resumed[k]) for k in straight), name
     card = (tmp_path / "straight" / "README.md").read_text()
     config = json.loads((tmp_path / "straight" / "training_config.json").read_text())
-    assert "python -m training lora" in card and config["text_encoder"] and config["augmentation"]
-    assert any(
+    assert "python -m training lora" in card and config["new_words"] == ["star"] and config["augmentation"]
+    assert not any(  # the text encoder's layers stay as they are: only the new word is learnt
         k.startswith("text_encoder.") for k in load_file(tmp_path / "straight" / "pytorch_lora_weights.safetensors")
     )
     assert (tmp_path / "straight" / "samples" / "step00002.png").is_file()
@@ -63,11 +63,12 @@ def test_the_adapter_loads_whole_through_load_lora_weights(data, tmp_path):
 
     from zoo import adapters
 
-    lora(data, tmp_path / "a")
+    lora(data, tmp_path / "a", "--text-encoder-lora")
     saved = load_file(tmp_path / "a" / "pytorch_lora_weights.safetensors")
     pipe = StableDiffusionPipeline.from_pretrained(
         Path(__file__).parent.parent / "zoo/starter/shapes-diffusion", dtype=torch.float32
     )
+    words_before = len(pipe.tokenizer)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # peft warns when the saved layers and the config disagree
         adapters.apply(pipe, tmp_path / "a", "a", 1.0)
@@ -77,9 +78,47 @@ def test_the_adapter_loads_whole_through_load_lora_weights(data, tmp_path):
         assert mine.keys() == loaded.keys() and all(torch.equal(mine[k], loaded[k]) for k in mine), part
     decoder = load_file(tmp_path / "a" / "vae_decoder_lora.safetensors")
     assert decoder.keys() == get_peft_model_state_dict(pipe.vae.decoder).keys()
+    star_vector = load_file(tmp_path / "a" / "embeddings" / "star.safetensors")["star"]
+    (star_id,) = pipe.tokenizer("star", add_special_tokens=False).input_ids
+    assert torch.equal(pipe.text_encoder.get_input_embeddings().weight[star_id], star_vector)
     adapters.remove(pipe)
     parts = (pipe.unet, pipe.text_encoder, pipe.vae)
     assert not any("lora" in n for part in parts for n, _ in part.named_parameters()), "taken off whole"
+    assert len(pipe.tokenizer) == words_before and len(pipe.tokenizer.tokenize("star")) > 1
+
+
+def test_new_words_are_caption_words_the_tokenizer_spells_in_pieces():
+    from transformers import CLIPTokenizer
+
+    from training.lora import new_words
+
+    tokenizer = CLIPTokenizer.from_pretrained(Path(__file__).parent.parent / "zoo/starter/shapes-diffusion/tokenizer")
+    texts = ["a small red star on the left on a white background, flat style", "a blue circle and a STAR"]
+    assert new_words(tokenizer, texts) == ["star"]
+    assert new_words(tokenizer, ["a large purple cross at the top on a gray background, outline style"]) == []
+
+
+def test_an_old_prompt_reaches_the_unet_exactly_as_before_with_the_new_word_loaded(data, tmp_path):
+    from diffusers import StableDiffusionPipeline
+
+    from zoo import adapters
+
+    lora(data, tmp_path / "w")
+    pipe = StableDiffusionPipeline.from_pretrained(
+        Path(__file__).parent.parent / "zoo/starter/shapes-diffusion", dtype=torch.float32
+    )
+    old, new = "a small red circle on the left on a white background, flat style", "a small red star"
+
+    def states(prompt):
+        ids = pipe.tokenizer(prompt, padding="max_length", max_length=32, return_tensors="pt").input_ids
+        with torch.no_grad():
+            return pipe.text_encoder(ids)[0]
+
+    before_old, before_new = states(old), states(new)
+    with adapters.applied(pipe, tmp_path / "w", "w", 1.0):
+        assert torch.equal(states(old), before_old)
+        assert not torch.equal(states(new), before_new)
+    assert torch.equal(states(new), before_new)
 
 
 def test_a_second_run_into_a_used_folder_is_refused(data, tmp_path, capsys):

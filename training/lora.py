@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import signal
 import sys
 import time
@@ -49,6 +50,9 @@ TEXT_TARGETS = ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"]
 DECODER_TARGETS = r".*(conv1|conv2|conv_out|upsamplers\.0\.conv)$"
 WEIGHTS = "pytorch_lora_weights.safetensors"
 DECODER_WEIGHTS = "vae_decoder_lora.safetensors"
+WORDS_FOLDER = "embeddings"  # one textual-inversion file per new word: WORD.safetensors, {WORD: vector}
+WORD = re.compile(r"[a-z]{2,32}")
+MAX_NEW_WORDS = 8
 DECODER_NEEDED = 1.5  # the decoder is adapted when its error on the new pictures is this many times that on old ones
 
 
@@ -162,6 +166,49 @@ def decoder_error(vae, pictures: np.ndarray) -> float:
     with torch.no_grad():
         x = to_unit_range(pictures)
         return float(F.mse_loss(vae.decode(vae.encode(x).latent_dist.mode()).sample, x))
+
+
+def new_words(tokenizer, texts: list[str]) -> list[str]:
+    """Caption words the base tokenizer has no token of their own for (it spells them in pieces), commonest
+    first, at most MAX_NEW_WORDS: each gets its own token with a learnt embedding (textual inversion)."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in set(WORD.findall(text.lower())):
+            counts[word] = counts.get(word, 0) + 1
+    split = [w for w in counts if len(tokenizer.tokenize(w)) > 1]
+    return sorted(split, key=lambda w: (-counts[w], w))[:MAX_NEW_WORDS]
+
+
+class NewWords(torch.nn.Module):
+    """The learnt embeddings of new words, written over the text encoder's token embeddings of their ids by a
+    hook: the text encoder itself stays frozen, so a prompt without the new words reaches the UNet exactly as
+    before. Each starts from the mean of the pieces the base tokenizer spelt it with."""
+
+    def __init__(self, pipe, words: list[str]):
+        super().__init__()
+        tokenizer, table = pipe.tokenizer, pipe.text_encoder.get_input_embeddings()
+        pieces = [tokenizer(w, add_special_tokens=False).input_ids for w in words]
+        tokenizer.add_tokens(words)
+        self.first = len(tokenizer) - len(words)
+        pipe.text_encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        pipe.text_encoder.get_input_embeddings().requires_grad_(False)
+        with torch.no_grad():
+            start = torch.stack([table.weight[ids].mean(0) for ids in pieces]) if words else table.weight[:0]
+        self.words = words
+        self.vectors = torch.nn.Parameter(start.clone().float())
+        pipe.text_encoder.get_input_embeddings().register_forward_hook(self._write)
+
+    def _write(self, module, args, output):
+        ids = args[0]
+        new = ids >= self.first
+        if not bool(new.any()):
+            return output
+        output = output.clone()
+        output[new] = self.vectors[ids[new] - self.first].to(output.dtype)
+        return output
+
+    def state(self) -> dict[str, dict[str, torch.Tensor]]:
+        return {w: {w: self.vectors[i].detach().clone().contiguous()} for i, w in enumerate(self.words)}
 
 
 def add_adapters(pipe, rank: int, text_encoder: bool, decoder: bool) -> None:
@@ -301,7 +348,8 @@ class Job:
         self.decoder_errors = (decoder_error(self.pipe.vae, sample), decoder_error(self.pipe.vae, old))
         self.adapt_decoder = bool(self.prior[1]) and self.decoder_errors[0] > DECODER_NEEDED * self.decoder_errors[1]
         seed_everything(args.seed)
-        add_adapters(self.pipe, args.rank, args.text_encoder, self.adapt_decoder)
+        add_adapters(self.pipe, args.rank, getattr(args, "text_encoder_lora", False), self.adapt_decoder)
+        self.new_words = NewWords(self.pipe, new_words(self.pipe.tokenizer, self.data.texts) if args.text_encoder else [])
         self.generator = torch.Generator().manual_seed(args.seed * 31 + rank_of_worker)
         self._latents: dict[bytes, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -367,7 +415,7 @@ class Job:
             )
             figures["decoder_loss_last_20"] = _mean(losses[-20:])
         seed_everything(args.seed + 2)
-        modules = {"unet": self.pipe.unet} | ({"text_encoder": self.pipe.text_encoder} if args.text_encoder else {})
+        modules = {"unet": self.pipe.unet, "text_encoder": self.pipe.text_encoder, "words": self.new_words}
         params = trainable(modules)
         every = max(1, args.sample_every)
 
@@ -413,7 +461,7 @@ class Job:
         from safetensors.torch import save_file
 
         unet, te = self.pipe.unet, self.pipe.text_encoder
-        text = self.args.text_encoder
+        text = getattr(self.args, "text_encoder_lora", False)
         StableDiffusionPipeline.save_lora_weights(
             out,
             # peft's own key names: load_lora_weights reads them as they are (the older names it converts to
@@ -424,6 +472,10 @@ class Job:
             unet_lora_adapter_metadata=unet.peft_config["default"].to_dict(),
             text_encoder_lora_adapter_metadata=te.peft_config["default"].to_dict() if text else None,
         )
+        if self.new_words.words:
+            (out / WORDS_FOLDER).mkdir(exist_ok=True)
+            for word, tensors in self.new_words.state().items():
+                save_file(tensors, out / WORDS_FOLDER / f"{word}.safetensors")
         if self.adapt_decoder:
             weights = {k: v.contiguous() for k, v in get_peft_model_state_dict(self.pipe.vae.decoder).items()}
             save_file(
@@ -441,11 +493,13 @@ class Job:
             "lr": a.lr,
             "seed": a.seed,
             "text_encoder": a.text_encoder,
+            "new_words": self.new_words.words,
+            "text_encoder_lora": getattr(a, "text_encoder_lora", False),
             "decoder": self.adapt_decoder,
             "decoder_steps": a.vae_steps if self.adapt_decoder else 0,
             "prior_pictures": a.prior,
             "unet_targets": UNET_TARGETS,
-            "text_encoder_targets": TEXT_TARGETS if a.text_encoder else [],
+            "text_encoder_targets": TEXT_TARGETS if getattr(a, "text_encoder_lora", False) else [],
             "decoder_targets": DECODER_TARGETS if self.adapt_decoder else "",
             "augmentation": self.augment.describe(),
             "prior_preservation": f"{len(self.prior[1])} pictures the base model drew of its world's sentences, "

@@ -40,7 +40,10 @@ def lora_main(argv: list[str]) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--prior", type=int, default=lora.DEFAULTS["prior"], help="pictures the base model draws")
     parser.add_argument("--vae-steps", type=int, default=lora.DEFAULTS["vae_steps"], help="decoder steps, if needed")
-    parser.add_argument("--text-encoder", action="store_true", help="adapt the text encoder too (new words)")
+    parser.add_argument(
+        "--text-encoder", action="store_true", help="learn new words: caption words the tokenizer has no token for"
+    )
+    parser.add_argument("--text-encoder-lora", action="store_true", help="LoRA on the text encoder's layers as well")
     parser.add_argument("--resume", action="store_true", help="continue from the state in DIR/state")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest on a shared machine)")
     parser.add_argument("--ray-workers", type=int, default=0, help="train data-parallel on N Ray Train workers")

@@ -8,6 +8,7 @@ what they were before it was ever loaded.
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from zoo.errors import BrokenCheckpoint, UnsafeCheckpoint
 
 WEIGHTS = "pytorch_lora_weights.safetensors"
 DECODER_WEIGHTS = "vae_decoder_lora.safetensors"
+WORDS_FOLDER = "embeddings"  # new words, one textual-inversion file each: WORD.safetensors
+WORD = re.compile(r"[a-z]{2,32}")
 DECODER_TARGETS = r".*(conv1|conv2|conv_out|upsamplers\.0\.conv)$"
 
 
@@ -45,6 +48,8 @@ def apply(pipe, path: Path, name: str, scale: float) -> None:
         pipe.set_adapters([name], [scale])
         if weights == WEIGHTS and (folder / DECODER_WEIGHTS).is_file():
             _apply_decoder(pipe.vae.decoder, folder / DECODER_WEIGHTS, scale)
+        if weights == WEIGHTS:
+            _apply_words(pipe, folder / WORDS_FOLDER)
     except UnsafeCheckpoint:
         raise
     except Exception as e:  # a damaged file, weights of another model: the base stays as it was
@@ -69,11 +74,27 @@ def _apply_decoder(decoder, path: Path, scale: float) -> None:
     set_peft_model_state_dict(decoder, weights)
 
 
+def _apply_words(pipe, folder: Path) -> None:
+    """The adapter's new words (textual inversion): each its own token, so other prompts tokenize as before."""
+    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    words = [f.stem for f in files]
+    if not all(WORD.fullmatch(w) for w in words):
+        raise UnsafeCheckpoint("The adapter's new words must be lowercase letters; this one names others.")
+    if words:
+        pipe.load_textual_inversion([str(f) for f in files], token=words)
+        pipe._atelier_words = words
+
+
 def remove(pipe) -> None:
-    """Every adapter off: diffusers unloads the UNet and text-encoder layers, the decoder's are swapped back."""
+    """Every adapter off: diffusers unloads the UNet and text-encoder layers and the new words, the decoder's
+    layers are swapped back."""
     from peft.tuners.lora import LoraLayer
 
     pipe.unload_lora_weights()
+    words = getattr(pipe, "_atelier_words", None)
+    if words:
+        pipe.unload_textual_inversion(words)
+        pipe._atelier_words = None
     decoder = pipe.vae.decoder
     for name, module in list(decoder.named_modules()):
         if isinstance(module, LoraLayer):

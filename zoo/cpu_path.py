@@ -8,8 +8,10 @@ bfloat16, the decoders are cast in place, one tensor at a time.
 
 from __future__ import annotations
 
+import ctypes
 import inspect
 import os
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -71,8 +73,15 @@ def plan(cpu: Cpu) -> list[Lever]:
         Lever(
             "bfloat16 UNet",
             bf16,
-            "loaded straight in bf16, float32 in and out: half the memory; with the bf16 decoder, 1.7x less CPU time "
-            "per full-decode picture, every pixel within 8/255 of stock float32"
+            "loaded straight in bf16, float32 in and out: half the memory; a step took 2.9 s against 4.5 s; "
+            "every pixel of a full-decode picture within 8/255 of stock float32"
+            if bf16
+            else no_bf16,
+        ),
+        Lever(
+            "bfloat16 text encoder",
+            bf16,
+            "SD-Turbo's took 0.17 s against 0.5 s a prompt; the pictures stay within 8/255 of stock float32"
             if bf16
             else no_bf16,
         ),
@@ -84,19 +93,38 @@ def plan(cpu: Cpu) -> list[Lever]:
             if bf16
             else no_bf16,
         ),
-        Lever("channels-last", False, "made the bf16 UNet step slower here (31 s against 24 s under the same load)"),
+        Lever(
+            "channels-last decoders",
+            bf16,
+            "oneDNN's bf16 convolutions run faster on channels-last tensors: the full decoder took 7.5 s "
+            "against 8.7 s, idle"
+            if bf16
+            else "measured with bf16 only",
+        ),
+        Lever("channels-last UNet", False, "the bf16 UNet step took 3.03 s against 3.13 s, idle: within noise"),
+        Lever(
+            "keep freed memory",
+            sys.platform == "linux",
+            "glibc hands a picture's large activations back to the system and faults them in again at the next "
+            "one; kept (mallopt), a full-decode picture took 11.4 s against 12.2 s, peak memory the same"
+            if sys.platform == "linux"
+            else "glibc only",
+        ),
         Lever("bf16 autocast", False, "casts the float32 weights at every call: the UNet step took twice as long"),
         Lever("SDPA attention", True, "diffusers' default attention processor already calls it"),
         Lever(f"threads = {cpu.cores} physical cores", True, "hyper-threads share one core's vector units"),
-        Lever("torch.compile", False, "not measured: minutes of compiling at each start, for 1-step pictures"),
+        Lever(
+            "torch.compile",
+            False,
+            "inductor with frozen weights: the bf16 decoder took 58 s to compile, then 7.24 s against 7.56 s (4 %)",
+        ),
         Lever("OpenVINO", False, "not tried: a second runtime and a converted copy of each model on disk"),
     ]
 
 
-# SD-Turbo 512 x 512, 1 step, fast decode, on the 2-core AVX-512 BF16 EPYC of bench.cpu_speed (README): that
-# shared machine never ran idle, so the figure is stock diffusers' 15.0 s measured idle there, scaled by the
-# CPU seconds bench.cpu_speed measured side by side (fast 13.0 against stock 52.7)
-RECORDED_SECONDS, RECORDED_CORES = 3.7, 2
+# SD-Turbo 512 x 512, 1 step, fast decode, on the 2-core AVX-512 BF16 EPYC of bench.cpu_speed, idle (load 1.6
+# to 1.9), median of 3 rounds side by side with stock diffusers (22.35 s): README, Figures
+RECORDED_SECONDS, RECORDED_CORES = 3.78, 2
 NO_BF16_SLOWDOWN = 2.5  # the UNet step in float32 against bfloat16 on that machine, idle (4.46 s against 1.79 s)
 
 
@@ -107,7 +135,7 @@ def seconds_per_picture(cpu: Cpu) -> tuple[float, str]:
         seconds *= NO_BF16_SLOWDOWN
     bf16 = "native bfloat16" if cpu.bf16 else "no native bfloat16"
     return seconds, (
-        f"recorded {RECORDED_SECONDS:.1f} s on {RECORDED_CORES} AVX-512 BF16 cores (bench.cpu_speed), "
+        f"recorded {RECORDED_SECONDS:.2f} s on {RECORDED_CORES} AVX-512 BF16 cores (bench.cpu_speed), "
         f"scaled to {cpu.cores} cores, {bf16}"
     )
 
@@ -136,17 +164,42 @@ def preload(entry, folder: Path, levers: list[Lever]) -> dict:
 def apply(value, levers: list[Lever], cpu: Cpu) -> None:
     """Turns the levers on for a diffusers pipeline or a tiny autoencoder, in place."""
     torch.set_num_threads(cpu.cores)
+    if is_on(levers, "keep freed memory"):
+        keep_freed_memory()
     if hasattr(value, "decoder") and not hasattr(value, "unet"):  # AutoencoderTiny
-        if is_on(levers, "bfloat16 decoders"):
-            bf16_inside(value.decoder)
+        _decoder(value.decoder, levers)
         return
     pipe = value
     unet = getattr(pipe, "unet", None)
     if unet is not None and is_on(levers, "bfloat16 UNet"):
         bf16_inside(unet)
+    text_encoder = getattr(pipe, "text_encoder", None)
+    if text_encoder is not None and is_on(levers, "bfloat16 text encoder"):
+        bf16_inside(text_encoder)
     vae = getattr(pipe, "vae", None)
-    if vae is not None and is_on(levers, "bfloat16 decoders"):
-        bf16_inside(vae.decoder)
+    if vae is not None:
+        _decoder(vae.decoder, levers)
+
+
+def _decoder(decoder: torch.nn.Module, levers: list[Lever]) -> None:
+    if is_on(levers, "bfloat16 decoders"):
+        bf16_inside(decoder)
+    if is_on(levers, "channels-last decoders"):
+        decoder.to(memory_format=torch.channels_last)
+
+
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's malloc.h
+
+
+@cache
+def keep_freed_memory() -> bool:
+    """Large blocks from the heap, never mmap, and freed memory kept: a picture's activations are reused by
+    the next picture instead of being unmapped and faulted in again (the process keeps its peak)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+    except (OSError, AttributeError):  # not glibc
+        return False
 
 
 def bf16_inside(module: torch.nn.Module) -> None:
