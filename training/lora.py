@@ -353,9 +353,12 @@ class Job:
         self.generator = torch.Generator().manual_seed(args.seed * 31 + rank_of_worker)
         self._latents: dict[bytes, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def batch(self, step: int) -> tuple[np.ndarray, list[str]]:
+    def batch(self, step: int) -> tuple[np.ndarray, list[str], torch.Tensor]:
+        """This worker's share of batch `step`: pictures, captions, and which rows are the base model's own."""
         pictures, texts = mixed_batch(self.data, self.prior, step, self.args.batch, self.args.seed)
-        return pictures[self.worker :: self.workers], texts[self.worker :: self.workers]
+        own = torch.arange(len(texts)) >= len(texts) - (len(texts) // 2 if self.prior[1] else 0)
+        share = slice(self.worker, None, self.workers)
+        return pictures[share], texts[share], own[share]
 
     def encoded(self, pictures: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean, std) of the encoder's latent distribution per picture, each picture encoded once: the
@@ -379,7 +382,7 @@ class Job:
         from diffusers import DDPMScheduler
 
         pipe, g = self.pipe, self.generator
-        pictures, texts = self.batch(step)
+        pictures, texts, own = self.batch(step)
         tok = pipe.tokenizer
         ids = tok(texts, padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt")
         mean, std = self.encoded(pictures)
@@ -389,11 +392,19 @@ class Job:
         total = schedule.config.num_train_timesteps
         t = torch.randint(0, total, (len(texts),), generator=g)
         t[: len(texts) // 2] = torch.randint(int(0.8 * total), total, (len(texts) // 2,), generator=g)
-        predicted = pipe.unet(schedule.add_noise(latents, noise, t), t, pipe.text_encoder(ids.input_ids)[0]).sample
+        noisy, states = schedule.add_noise(latents, noise, t), pipe.text_encoder(ids.input_ids)[0]
+        predicted = pipe.unet(noisy, t, states).sample
         kind = schedule.config.prediction_type
         target = (
             latents if kind == "sample" else noise if kind == "epsilon" else schedule.get_velocity(latents, noise, t)
         )
+        if bool(own.any()):  # the base model's own pictures: match what the base UNet predicts (prior preservation)
+            with torch.no_grad():
+                pipe.unet.disable_adapters()
+                try:
+                    target[own] = pipe.unet(noisy[own], t[own], states[own]).sample
+                finally:
+                    pipe.unet.enable_adapters()
         return F.mse_loss(predicted, target)
 
     def train(self, state: Path, flag: Flag, seed_everything, sync=None) -> dict:
@@ -467,7 +478,7 @@ class Job:
             # peft's own key names: load_lora_weights reads them as they are (the older names it converts to
             # would lose the attention layers on the way back)
             unet_lora_layers=get_peft_model_state_dict(unet),
-            text_encoder_lora_layers=get_peft_model_state_dict(te) if text else None,
+            text_encoder_lora_layers=get_peft_model_state_dict(te, save_embedding_layers=False) if text else None,
             safe_serialization=True,
             unet_lora_adapter_metadata=unet.peft_config["default"].to_dict(),
             text_encoder_lora_adapter_metadata=te.peft_config["default"].to_dict() if text else None,
