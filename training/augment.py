@@ -3,6 +3,8 @@ and Chinese), a crop keeps every object whole, and colours change only when the 
 
 Only the flip is on by default. Crops are off by default because resizing a crop back changes the sizes
 and places a caption may name ("small", "on the left"); turn them on for pictures whose captions do not.
+Recolouring is for pictures in flat colours of a known palette (a synthetic world's): one colour the caption
+names is swapped for one it does not, in the picture and the caption alike.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class Augment:
     flip: bool = True
     crop: float = 0.0  # at most this share of the side is cut away
     colour: float = 0.0  # brightness and saturation change by at most this share
+    palette: tuple[tuple[str, tuple[int, int, int]], ...] = ()  # (name, rgb) of the flat colours captions name
+    recolour: float = 0.0  # the share of pictures whose named palette colour is swapped for another
 
     def describe(self) -> str:
         parts = ["mirror flips with left and right swapped in the caption" if self.flip else "no flips"]
@@ -39,6 +43,11 @@ class Augment:
             if self.colour
             else "no colour changes"
         )
+        if self.recolour and self.palette:
+            parts.append(
+                f"{self.recolour:.0%} of pictures recoloured: one palette colour the caption names swapped for "
+                "another in picture and caption"
+            )
         return "; ".join(parts)
 
     def __call__(self, image: Image.Image, text: str, rng: random.Random) -> tuple[Image.Image, str]:
@@ -46,10 +55,37 @@ class Augment:
             image = crop_whole(image, self.crop, rng)
         if self.flip and rng.random() < 0.5 and not UNFLIPPABLE.search(text):
             image, text = image.transpose(Image.FLIP_LEFT_RIGHT), swap_sides(text)
+        if self.recolour and self.palette and rng.random() < self.recolour:
+            image, text = recolour(image, text, dict(self.palette), rng)
         if self.colour and not COLOUR_WORDS.search(text):
             image = ImageEnhance.Brightness(image).enhance(1 + rng.uniform(-self.colour, self.colour))
             image = ImageEnhance.Color(image).enhance(1 + rng.uniform(-self.colour, self.colour))
         return image, text
+
+
+def recolour(
+    image: Image.Image, text: str, palette: dict[str, tuple[int, int, int]], rng: random.Random
+) -> tuple[Image.Image, str]:
+    """One palette colour the caption names, swapped for one it names nowhere: the pixels within 8 of it and
+    the word. Unchanged when the caption is not English, names none, or the picture does not show it."""
+    if _CJK.search(text):
+        return image, text
+    words = re.findall(r"[a-z]+", text.lower())
+    named = [w for w in dict.fromkeys(words) if w in palette]
+    free = [c for c in palette if c not in words]
+    if not named or not free:
+        return image, text
+    old, new = rng.choice(named), rng.choice(free)
+    pixels = np.asarray(image.convert("RGB")).astype(np.int16)
+    close = np.abs(pixels - np.array(palette[old])).max(-1) <= 8
+    if not close.any():
+        return image, text
+    pixels[close] += np.array(palette[new], np.int16) - np.array(palette[old], np.int16)
+    picture = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    return picture, re.sub(rf"\b{old}\b", new, text, flags=re.IGNORECASE)
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def swap_sides(text: str) -> str:

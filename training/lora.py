@@ -36,7 +36,7 @@ from training.augment import Augment
 from training.datasets import to_unit_range
 from training.loop import _STOP_AFTER, Stopped, TrainingError, rng_states, set_rng_states, write_card
 
-DEFAULTS = {"steps": 600, "rank": 8, "batch": 8, "lr": 1e-3, "vae_steps": 100, "prior": 128, "prior_weight": 1.0}
+DEFAULTS = {"steps": 600, "rank": 8, "batch": 8, "lr": 1e-3, "vae_steps": 100, "prior": 128, "prior_weight": 1.0, "recolour": 0.0}
 UNET_TARGETS = [
     "to_q",
     "to_k",
@@ -150,6 +150,15 @@ def prior_pictures(entry, pipe, count: int, seed: int, cache_file: Path) -> tupl
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache_file, pictures=np.concatenate(pictures), texts=np.array(texts))
     return np.concatenate(pictures), texts
+
+
+def augmentation(entry, recolour: float) -> Augment:
+    """Flips always; recolouring where the base model's world names a palette (and --recolour asks for it)."""
+    from worlds import world_for
+
+    world = world_for(entry.world)
+    palette = tuple(world.palette.items()) if world is not None and recolour else ()
+    return Augment(flip=True, palette=palette, recolour=recolour if palette else 0.0)
 
 
 def mixed_batch(data: Pictures, prior, step: int, size: int, seed: int) -> tuple[np.ndarray, list[str]]:
@@ -356,7 +365,7 @@ class Job:
         self.args, self.worker, self.workers = args, rank_of_worker, workers
         self.entry, self.pipe = load_base(args.base)
         self.side = int(self.entry.defaults.get("width", 512))
-        self.augment = Augment(flip=True)
+        self.augment = augmentation(self.entry, args.recolour)
         self.data = Pictures(Path(args.data), self.side, self.augment, args.seed)
         self.prior = prior_pictures(
             self.entry, self.pipe, args.prior, args.seed, Path(args.out) / "state" / "prior.npz"

@@ -42,6 +42,12 @@ def lora_main(argv: list[str]) -> None:
     parser.add_argument(
         "--prior-weight", type=float, default=lora.DEFAULTS["prior_weight"], help="loss weight of the base's own rows"
     )
+    parser.add_argument(
+        "--recolour",
+        type=float,
+        default=lora.DEFAULTS["recolour"],
+        help="share of pictures with a named colour swapped for another (models of a world with a palette)",
+    )
     parser.add_argument("--vae-steps", type=int, default=lora.DEFAULTS["vae_steps"], help="decoder steps, if needed")
     parser.add_argument(
         "--text-encoder", action="store_true", help="learn new words: caption words the tokenizer has no token for"

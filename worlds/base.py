@@ -26,6 +26,7 @@ class ChatReading:
 
 class World(Protocol):
     name: str
+    palette: dict[str, tuple[int, int, int]]  # the flat colours objects are drawn in, by the words naming them
 
     def is_canonical(self, text: str) -> bool:
         """Whether the text is one of the world's canonical sentences."""

@@ -6,11 +6,12 @@ from collections import defaultdict
 
 from worlds.base import ChatReading, EditResult
 from worlds.shapes.requests import Request, read_request
-from worlds.shapes.world import parse_sentence, sentence, with_style
+from worlds.shapes.world import COLOURS, parse_sentence, sentence, with_style
 
 
 class ShapesWorld:
     name = "shapes"
+    palette = COLOURS
 
     def is_canonical(self, text: str) -> bool:
         return parse_sentence(text) is not None
