@@ -141,7 +141,9 @@ def test_a_zip_trains_an_adapter_that_generate_lists_and_draws_with(browser, app
     browser.find_element(By.ID, "train-start").click()
     status = lambda d: d.find_element(By.ID, "train-status").text  # noqa: E731
     try:
-        WebDriverWait(browser, 300, poll_frequency=1).until(lambda d: "is ready" in status(d) or toasts(d))
+        WebDriverWait(browser, 300, poll_frequency=1).until(
+            lambda d: "is ready" in status(d) or toasts(d), "the training did not end within 5 minutes"
+        )
     finally:
         browser.save_screenshot(str(tmp_path / "trained.png"))
     assert not toasts(browser)
@@ -158,7 +160,8 @@ def test_a_zip_trains_an_adapter_that_generate_lists_and_draws_with(browser, app
     next(b for b in browser.find_elements(By.CSS_SELECTOR, "button") if b.text.strip().startswith("Settings")).click()
     WebDriverWait(browser, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#adapter input")).click()
     choice = WebDriverWait(browser, 30).until(
-        lambda d: next((o for o in d.find_elements(By.CSS_SELECTOR, "#adapter [role=option]") if listed(o)), None)
+        lambda d: next((o for o in d.find_elements(By.CSS_SELECTOR, "#adapter [role=option]") if listed(o)), None),
+        f"trained/{NAME} is not among Generate's adapters",
     )
     choice.click()
     browser.find_element(By.CSS_SELECTOR, "#request textarea").send_keys("a large red star in the center")
