@@ -1,15 +1,18 @@
 """python -m training lora: a LoRA adapter (peft) for a registry text-to-image model, from a clean imagefolder.
 
-Three parts may be adapted: the UNet (always), the text encoder (--text-encoder: a word the base model
-never saw reaches the UNet only through it) and the autoencoder's decoder (only when it reproduces the
-new pictures measurably worse than the base model's own: a VAE that has seen four shapes may not draw a
-fifth). Each training batch mixes the new pictures with pictures the base model draws of its own prompts
-(prior preservation, for models of a synthetic world whose sentences we can draw), so old prompts stay.
+What is adapted: the UNet (always); new words (--text-encoder): each caption word the base tokenizer has no
+token for gets a token of its own with a learnt embedding (textual inversion), the text encoder's layers
+staying frozen, so prompts without the new words reach the UNet exactly as before (--text-encoder-lora adds
+LoRA layers to the text encoder too); and the autoencoder's decoder, only when it reproduces the new pictures
+measurably worse than the base model's own (a VAE that has seen four shapes may not draw a fifth). Half of
+each batch is pictures the base model draws of its own prompts (for models of a synthetic world whose
+sentences we can draw); on those rows the UNet learns the base UNet's own predictions (distillation), so old
+prompts stay.
 
-DIR gets pytorch_lora_weights.safetensors (UNet and text encoder, diffusers' format, for
-load_lora_weights), vae_decoder_lora.safetensors when the decoder was adapted, training_config.json and
-README.md. A run stops on SIGINT/SIGTERM (or --stop-after) with its state in DIR/state; --resume
-continues it, bit for bit as a straight run.
+DIR gets pytorch_lora_weights.safetensors (UNet and text encoder, diffusers' format, for load_lora_weights),
+embeddings/WORD.safetensors per new word (diffusers' textual-inversion format), vae_decoder_lora.safetensors
+when the decoder was adapted, training_config.json and README.md. A run stops on SIGINT/SIGTERM (or
+--stop-after) with its state in DIR/state; --resume continues it, bit for bit as a straight run.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from training.augment import Augment
 from training.datasets import to_unit_range
 from training.loop import _STOP_AFTER, Stopped, TrainingError, rng_states, set_rng_states, write_card
 
-DEFAULTS = {"steps": 600, "rank": 8, "batch": 8, "lr": 1e-3, "vae_steps": 100, "prior": 128}
+DEFAULTS = {"steps": 600, "rank": 8, "batch": 8, "lr": 1e-3, "vae_steps": 100, "prior": 128, "prior_weight": 1.0}
 UNET_TARGETS = [
     "to_q",
     "to_k",
@@ -211,6 +214,21 @@ class NewWords(torch.nn.Module):
         return {w: {w: self.vectors[i].detach().clone().contiguous()} for i, w in enumerate(self.words)}
 
 
+@contextmanager
+def base_only(module: torch.nn.Module):
+    """`module` with its LoRA layers switched off: the base model's own answer, for prior preservation."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    layers = [m for m in module.modules() if isinstance(m, BaseTunerLayer)]
+    for layer in layers:
+        layer.enable_adapters(False)
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.enable_adapters(True)
+
+
 def add_adapters(pipe, rank: int, text_encoder: bool, decoder: bool) -> None:
     """LoRA layers on the UNet (and the text encoder, the decoder): the base weights stay frozen."""
     from peft import LoraConfig, inject_adapter_in_model
@@ -349,13 +367,17 @@ class Job:
         self.adapt_decoder = bool(self.prior[1]) and self.decoder_errors[0] > DECODER_NEEDED * self.decoder_errors[1]
         seed_everything(args.seed)
         add_adapters(self.pipe, args.rank, getattr(args, "text_encoder_lora", False), self.adapt_decoder)
-        self.new_words = NewWords(self.pipe, new_words(self.pipe.tokenizer, self.data.texts) if args.text_encoder else [])
+        words = new_words(self.pipe.tokenizer, self.data.texts) if args.text_encoder else []
+        self.new_words = NewWords(self.pipe, words)
         self.generator = torch.Generator().manual_seed(args.seed * 31 + rank_of_worker)
         self._latents: dict[bytes, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def batch(self, step: int) -> tuple[np.ndarray, list[str]]:
+    def batch(self, step: int) -> tuple[np.ndarray, list[str], torch.Tensor]:
+        """This worker's share of batch `step`: pictures, captions, and which rows are the base model's own."""
         pictures, texts = mixed_batch(self.data, self.prior, step, self.args.batch, self.args.seed)
-        return pictures[self.worker :: self.workers], texts[self.worker :: self.workers]
+        own = torch.arange(len(texts)) >= len(texts) - (len(texts) // 2 if self.prior[1] else 0)
+        share = slice(self.worker, None, self.workers)
+        return pictures[share], texts[share], own[share]
 
     def encoded(self, pictures: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean, std) of the encoder's latent distribution per picture, each picture encoded once: the
@@ -371,15 +393,20 @@ class Job:
         return torch.stack(means), torch.stack(stds)
 
     def decoder_loss(self, step: int) -> torch.Tensor:
-        pictures = self.batch(step)[0][: max(1, self.args.batch // 2)]  # half a batch: the decoder runs at full size
+        pictures, _, own = self.batch(step)
+        pictures, own = pictures[::2], own[::2]  # half a batch, new and own alike: the decoder runs at full size
         mean, _ = self.encoded(pictures)
-        return F.mse_loss(self.pipe.vae.decode(mean).sample, to_unit_range(pictures))
+        target = to_unit_range(pictures)
+        if bool(own.any()):  # the base model's own pictures: what the base decoder makes of them
+            with torch.no_grad(), base_only(self.pipe.vae.decoder):
+                target[own] = self.pipe.vae.decode(mean[own]).sample
+        return F.mse_loss(self.pipe.vae.decode(mean).sample, target)
 
     def unet_loss(self, step: int) -> torch.Tensor:
         from diffusers import DDPMScheduler
 
         pipe, g = self.pipe, self.generator
-        pictures, texts = self.batch(step)
+        pictures, texts, own = self.batch(step)
         tok = pipe.tokenizer
         ids = tok(texts, padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt")
         mean, std = self.encoded(pictures)
@@ -389,12 +416,19 @@ class Job:
         total = schedule.config.num_train_timesteps
         t = torch.randint(0, total, (len(texts),), generator=g)
         t[: len(texts) // 2] = torch.randint(int(0.8 * total), total, (len(texts) // 2,), generator=g)
-        predicted = pipe.unet(schedule.add_noise(latents, noise, t), t, pipe.text_encoder(ids.input_ids)[0]).sample
+        noisy, states = schedule.add_noise(latents, noise, t), pipe.text_encoder(ids.input_ids)[0]
+        predicted = pipe.unet(noisy, t, states).sample
         kind = schedule.config.prediction_type
         target = (
             latents if kind == "sample" else noise if kind == "epsilon" else schedule.get_velocity(latents, noise, t)
         )
-        return F.mse_loss(predicted, target)
+        if not bool(own.any()):
+            return F.mse_loss(predicted, target)
+        with torch.no_grad(), base_only(pipe.unet):  # the base model's own pictures: what the base UNet predicts
+            target[own] = pipe.unet(noisy[own], t[own], states[own]).sample
+        weights = 1.0 + (self.args.prior_weight - 1.0) * own.float()
+        per_row = F.mse_loss(predicted, target, reduction="none").mean(dim=(1, 2, 3))
+        return (weights * per_row).sum() / weights.sum()
 
     def train(self, state: Path, flag: Flag, seed_everything, sync=None) -> dict:
         args, figures = self.args, {}
@@ -467,7 +501,7 @@ class Job:
             # peft's own key names: load_lora_weights reads them as they are (the older names it converts to
             # would lose the attention layers on the way back)
             unet_lora_layers=get_peft_model_state_dict(unet),
-            text_encoder_lora_layers=get_peft_model_state_dict(te) if text else None,
+            text_encoder_lora_layers=get_peft_model_state_dict(te, save_embedding_layers=False) if text else None,
             safe_serialization=True,
             unet_lora_adapter_metadata=unet.peft_config["default"].to_dict(),
             text_encoder_lora_adapter_metadata=te.peft_config["default"].to_dict() if text else None,
@@ -498,6 +532,7 @@ class Job:
             "decoder": self.adapt_decoder,
             "decoder_steps": a.vae_steps if self.adapt_decoder else 0,
             "prior_pictures": a.prior,
+            "prior_weight": a.prior_weight,
             "unet_targets": UNET_TARGETS,
             "text_encoder_targets": TEXT_TARGETS if getattr(a, "text_encoder_lora", False) else [],
             "decoder_targets": DECODER_TARGETS if self.adapt_decoder else "",

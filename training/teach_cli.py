@@ -39,6 +39,9 @@ def lora_main(argv: list[str]) -> None:
     parser.add_argument("--lr", type=float, default=lora.DEFAULTS["lr"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--prior", type=int, default=lora.DEFAULTS["prior"], help="pictures the base model draws")
+    parser.add_argument(
+        "--prior-weight", type=float, default=lora.DEFAULTS["prior_weight"], help="loss weight of the base's own rows"
+    )
     parser.add_argument("--vae-steps", type=int, default=lora.DEFAULTS["vae_steps"], help="decoder steps, if needed")
     parser.add_argument(
         "--text-encoder", action="store_true", help="learn new words: caption words the tokenizer has no token for"

@@ -185,7 +185,7 @@ def _decoder(decoder: torch.nn.Module, levers: list[Lever]) -> None:
     if is_on(levers, "bfloat16 decoders"):
         bf16_inside(decoder)
     if is_on(levers, "channels-last decoders"):
-        decoder.to(memory_format=torch.channels_last)
+        decoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's malloc.h
