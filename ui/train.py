@@ -132,7 +132,7 @@ def _train(studio: Studio, folder: Path, base_id: str, steps: int, name: str):
         if "loss" in event and event.get("phase") == "unet":
             losses.append((event["step"], event["loss"]))
         sample = _sample_picture(event["sample"], out) if "sample" in event else None
-        status = f"Training {name}: step {event.get('step', 0)} of {steps}."
+        status = f"Training {name}: {_progress(event, steps)}."
         yield status, pd.DataFrame(losses, columns=["step", "loss"]), gr.skip() if sample is None else sample
     code = slot.process.wait()
     log.close()
@@ -143,6 +143,13 @@ def _train(studio: Studio, folder: Path, base_id: str, steps: int, name: str):
         raise BadInput(_last_error((folder / "train.log").read_text(errors="replace"), "The training failed"))
     register_trained(studio)
     yield f"Adapter trained/{name} is ready: pick it under Adapter in Generate.", gr.skip(), gr.skip()
+
+
+def _progress(event: dict, steps: int) -> str:
+    """Where the run is: the decoder's steps come before the UNet's (training/lora.py), each counted apart."""
+    if event.get("phase") == "decoder":
+        return f"decoder step {event.get('step', 0)} of {event.get('steps', '?')}"
+    return f"step {event.get('step', 0)} of {steps}"
 
 
 def _sample_picture(path, out: Path):
