@@ -8,7 +8,8 @@ from pathlib import Path
 from zoo.errors import AtelierError
 
 REPO = Path(__file__).resolve().parent.parent
-PASSED_ENV = ("HF_HUB_OFFLINE", "HF_HOME", "HF_HUB_DISABLE_TELEMETRY", "TRANSFORMERS_OFFLINE")
+# ATELIER_DATA_DIR: where replicas find the adapters the Train tab made (zoo/adapters.py trained_folder)
+PASSED_ENV = ("HF_HUB_OFFLINE", "HF_HOME", "HF_HUB_DISABLE_TELEMETRY", "TRANSFORMERS_OFFLINE", "ATELIER_DATA_DIR")
 # what a cluster's workers do not need from the checkout (working_dir ships the rest: code and starter zoo)
 EXCLUDES = [".git", "tests", "training", "runs", "outputs", "assets", "**/__pycache__", ".pytest_cache", ".gradio"]
 

@@ -21,6 +21,7 @@ from pipelines.tasks.caption import caption
 from serving.batching import run_jobs
 from serving.cluster import torch_threads
 from serving.config import Placement
+from zoo.adapters import with_trained
 from zoo.errors import AtelierError
 
 
@@ -57,6 +58,7 @@ class TextToImage(_Replica):
 
     async def generate(self, job, previews: bool = False):
         """`previews`: make preview pictures during the run (they cost a decode each)."""
+        self.cache.registry = with_trained(self.cache.registry, job.lora)  # one the Train tab made since
         cancel = threading.Event()
         try:
             async for item in self.draw_batch((job, cancel, previews)):

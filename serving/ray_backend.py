@@ -55,8 +55,8 @@ class RayBackend:
     device = "ray"
 
     def add_entries(self, entries: list) -> None:
-        """Listed here only: the replicas read their registry file, so adapters trained by this app's Train
-        tab are drawn by the in-process backend, not on Ray."""
+        """Listed for Generate's adapter choice. The replicas read their registry file when they start; one
+        asked for a trained/ adapter it does not know reads the Train tab's folder again (zoo/adapters.py)."""
         self.registry = self.registry.with_entries(entries)
 
     def __init__(

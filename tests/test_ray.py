@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from pipelines.core.control import RunControl  # noqa: E402
 from pipelines.core.results import GenerateRequest  # noqa: E402
 from serving.batching import groups, prepare, run_jobs  # noqa: E402
 from serving.config import InvalidServingConfig, load_config  # noqa: E402
-from zoo.errors import BadInput, Cancelled  # noqa: E402
+from zoo.errors import AtelierError, BadInput, Cancelled  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DIFFUSION = "starter/shapes-diffusion"
@@ -247,3 +248,29 @@ def test_a_shared_draw_leaves_explained_requests_their_maps(cache):
 
 
 CIRCLE = "a large red circle on the left on a white background, flat style"
+
+
+def test_an_adapter_trained_after_the_start_is_listed_and_drawn_on_ray(backend, registry):
+    """The Train tab's adapter lands in the data folder after the replicas started: Generate lists it (the
+    front's registry) and the replica, asked for it, reads the folder again and draws what this process does."""
+    from tests.test_adapters import random_adapter
+    from ui.generate import adapter_choices
+    from ui.studio import Studio
+    from ui.train import register_trained
+    from zoo.adapters import trained_entries, trained_folder
+    from zoo.cache import ModelCache
+
+    job = GenerateRequest(CIRCLE, seed=4, expand_with="none", lora="trained/ray-late")
+    backend.generate(replace(job, lora=None))  # the replica is up before the adapter exists
+    folder = random_adapter(trained_folder() / "ray-late" / "adapter", seed=3)
+    (folder / "training_config.json").write_text(json.dumps({"base": DIFFUSION}))
+    studio = Studio(ModelCache(registry, device="cpu"), backend)
+    register_trained(studio)  # what the Train tab does when its run ends
+    assert "trained/ray-late" in adapter_choices(studio, DIFFUSION)
+    remote = backend.generate(job)
+    local = LocalBackend(ModelCache(registry.with_entries(trained_entries(trained_folder())), device="cpu"))
+    assert remote.parameters[0]["lora"] == "trained/ray-late" and same_pictures(remote, local.generate(job))
+    assert not same_pictures(remote, local.generate(replace(job, lora=None)))  # the adapter was on
+    for unknown in ("trained/nobody", "trained/../../etc/passwd"):  # looked up among the folders, never opened
+        with pytest.raises(AtelierError, match="no model|not a model id"):
+            backend.generate(replace(job, lora=unknown))

@@ -115,3 +115,33 @@ def test_a_trained_adapter_appears_in_generate_without_a_restart(cache, tmp_path
     register_trained(studio)  # what the Train tab does when its run ends
     assert adapter_list(studio, BASE, "trained/mine")["choices"] == ["none", "trained/mine"]
     assert adapter_list(studio, "stabilityai/sd-turbo", "trained/mine")["value"] == "none"
+
+
+def test_the_status_counts_the_decoder_steps_apart_and_the_sample_is_a_picture(cache, tmp_path, monkeypatch):
+    """What the tab shows while the trainer's JSON lines come (a stand-in trainer prints them here)."""
+    import sys
+
+    from PIL import Image as PILImage
+
+    from ui import train as train_tab
+    from ui.studio import Studio
+    from ui.training_slot import TrainingSlot
+
+    sample = tmp_path / "mine" / "adapter" / "samples" / "step00010.png"
+    sample.parent.mkdir(parents=True)
+    PILImage.new("RGB", (64, 64), "red").save(sample)
+    PILImage.new("RGB", (64, 64), "red").save(tmp_path / "elsewhere.png")
+    lines = [
+        {"phase": "decoder", "step": 91, "steps": 100, "loss": 0.003},
+        {"phase": "unet", "step": 10, "steps": 10, "loss": 0.5},
+        {"sample": str(sample), "step": 10},
+        {"sample": str(tmp_path / "elsewhere.png"), "step": 10},  # only a file of the run's own folder is read
+    ]
+    script = "import json\n" + "".join(f"print(json.dumps({line!r}))\n" for line in lines)
+    monkeypatch.setattr(train_tab, "_command", lambda *args: [sys.executable, "-c", script])
+    studio = Studio(cache, training=TrainingSlot(root=tmp_path))
+    shown = list(train_tab._train(studio, tmp_path / "mine", "starter/shapes-diffusion", 10, "mine"))
+    statuses = [status for status, _, _ in shown]
+    assert statuses[:2] == ["Training mine: decoder step 91 of 100.", "Training mine: step 10 of 10."]
+    assert list(shown[1][1].itertuples(index=False, name=None)) == [(10, 0.5)]  # the UNet's losses only
+    assert isinstance(shown[2][2], PILImage.Image) and not isinstance(shown[3][2], PILImage.Image)

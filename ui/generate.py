@@ -370,6 +370,7 @@ def settings_panel(studio: Studio, c: SimpleNamespace) -> None:
             value="none",
             label=t("adapter"),
             allow_custom_value=True,
+            elem_id="adapter",
             scale=3,
         )
         c.lora_scale = gr.Slider(0, 2, value=1.0, step=0.05, label=t("adapter_scale"), scale=2)

@@ -35,7 +35,9 @@ class Studio:
 
     @property
     def registry(self):
-        return self.cache.registry
+        """The backend's registry: it learns the adapters the Train tab makes (the Ray backend's, too)."""
+        assert self.backend is not None  # set in __post_init__
+        return self.backend.registry
 
     def default(self, task: str) -> ModelEntry | None:
         try:

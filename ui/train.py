@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ from zoo.errors import BadInput
 REPO = Path(__file__).resolve().parent.parent  # `python -m training` runs from the repository's root
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 BUSY = "A training is running on this server already; wait for it to end (or stop it), then start yours."
-MAX_STEPS = 5000
+MIN_STEPS, MAX_STEPS = 10, 5000
 
 
 def _command(*args: str) -> list[str]:
@@ -49,7 +50,7 @@ def _checked(studio: Studio, files, base, steps, name) -> tuple[list[tuple[Path,
     entry = studio.registry.pick(base or None, "text-to-image")
     if entry.loader != "StableDiffusionPipeline":
         raise BadInput(f"LoRA training takes Stable Diffusion models; '{entry.id}' is not one.")
-    count = int(inputs.number(steps if steps is not None else 600, "Steps", 10, MAX_STEPS, integer=True))
+    count = int(inputs.number(steps if steps is not None else 600, "Steps", MIN_STEPS, MAX_STEPS, integer=True))
     name = str(name or f"adapter-{time.strftime('%Y%m%d-%H%M%S')}").strip().lower()
     if not NAME.match(name):
         raise BadInput("Name the adapter with up to 40 lower-case letters, digits, '-' or '_'.")
@@ -74,9 +75,13 @@ def train(studio: Studio, files, base=None, steps=None, name=None, request: gr.R
     try:
         uploads, base_id, count, name = _checked(studio, files, base, steps, name)
         folder = slot.root / name
-        received = unpack(uploads, folder / "raw")
-        yield f"Received {received} files; cleaning them (python -m training prepare).", None, None
-        yield from _prepare(folder, base_id)
+        try:
+            received = unpack(uploads, folder / "raw")
+            yield f"Received {received} files; cleaning them (python -m training prepare).", None, None
+            yield from _prepare(folder, base_id)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # refused before training: the name stays free
+            raise
         yield from _train(studio, folder, base_id, count, name)
     finally:
         slot.process, slot.stopping = None, False
@@ -119,7 +124,6 @@ def _train(studio: Studio, folder: Path, base_id: str, steps: int, name: str):
         cwd=REPO,
     )
     losses: list[tuple[int, float]] = []
-    sample = None
     for line in slot.process.stdout or []:
         try:
             event = json.loads(line)
@@ -127,10 +131,9 @@ def _train(studio: Studio, folder: Path, base_id: str, steps: int, name: str):
             continue
         if "loss" in event and event.get("phase") == "unet":
             losses.append((event["step"], event["loss"]))
-        if "sample" in event:
-            sample = event["sample"]
-        status = f"Training {name}: step {event.get('step', 0)} of {steps}."
-        yield status, pd.DataFrame(losses, columns=["step", "loss"]), sample
+        sample = _sample_picture(event["sample"], out) if "sample" in event else None
+        status = f"Training {name}: {_progress(event, steps)}."
+        yield status, pd.DataFrame(losses, columns=["step", "loss"]), gr.skip() if sample is None else sample
     code = slot.process.wait()
     log.close()
     if slot.stopping:
@@ -140,6 +143,28 @@ def _train(studio: Studio, folder: Path, base_id: str, steps: int, name: str):
         raise BadInput(_last_error((folder / "train.log").read_text(errors="replace"), "The training failed"))
     register_trained(studio)
     yield f"Adapter trained/{name} is ready: pick it under Adapter in Generate.", gr.skip(), gr.skip()
+
+
+def _progress(event: dict, steps: int) -> str:
+    """Where the run is: the decoder's steps come before the UNet's (training/lora.py), each counted apart."""
+    if event.get("phase") == "decoder":
+        return f"decoder step {event.get('step', 0)} of {event.get('steps', '?')}"
+    return f"step {event.get('step', 0)} of {steps}"
+
+
+def _sample_picture(path, out: Path):
+    """The trainer's sample, read here and handed over as a picture: Gradio serves no file from the data
+    folder (it lies outside its temp folder and the working directory), and only a file in `out` is read."""
+    from PIL import Image
+
+    try:
+        resolved = Path(str(path)).resolve()
+        if not resolved.is_relative_to(out.resolve()):
+            return None
+        with Image.open(resolved) as image:
+            return image.convert("RGB")
+    except (OSError, ValueError):
+        return None
 
 
 def _last_error(stderr: str, what: str) -> str:
@@ -161,17 +186,17 @@ def build(studio: Studio):
     default = studio.default("text-to-image")
     with gr.Row():
         with gr.Column():
-            files = gr.File(label=t("train_files"), file_count="multiple")
+            files = gr.File(label=t("train_files"), file_count="multiple", elem_id="train-files")
             base = gr.Dropdown(models, value=default.id if default else None, label=t("model"))
-            steps = gr.Slider(10, MAX_STEPS, value=600, step=10, label=t("steps"))
-            name = gr.Textbox(label=t("train_name"), placeholder="my-star")
+            steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=600, step=10, label=t("steps"), elem_id="train-steps")
+            name = gr.Textbox(label=t("train_name"), placeholder="my-star", elem_id="train-name")
             with gr.Row():
-                start = gr.Button(t("train_start"), variant="primary")
+                start = gr.Button(t("train_start"), variant="primary", elem_id="train-start")
                 halt = gr.Button(t("stop"), variant="stop")
         with gr.Column():
-            status = gr.Markdown()
-            loss = gr.LinePlot(x="step", y="loss", label=t("train_loss"))
-            sample = gr.Image(label=t("train_sample"), elem_classes=["pixelated"])
+            status = gr.Markdown(elem_id="train-status")
+            loss = gr.LinePlot(x="step", y="loss", label=t("train_loss"), elem_id="train-loss")
+            sample = gr.Image(label=t("train_sample"), elem_classes=["pixelated"], elem_id="train-sample")
     training = start.click(
         handler(train, studio),
         inputs=[files, base, steps, name],

@@ -8,16 +8,12 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zoo.data_folder import data_folder
-
-
-def default_root() -> Path:
-    return data_folder() / "train"
+from zoo.adapters import trained_folder
 
 
 @dataclass
 class TrainingSlot:
-    root: Path = field(default_factory=default_root)  # uploads, clean data and the adapters trained here
+    root: Path = field(default_factory=trained_folder)  # uploads, clean data and the adapters trained here
     lock: threading.Lock = field(default_factory=threading.Lock)
     process: subprocess.Popen | None = None
     stopping: bool = False

@@ -12,6 +12,7 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 
+from zoo.data_folder import data_folder
 from zoo.errors import BrokenCheckpoint, UnsafeCheckpoint
 
 WEIGHTS = "pytorch_lora_weights.safetensors"
@@ -19,6 +20,7 @@ DECODER_WEIGHTS = "vae_decoder_lora.safetensors"
 WORDS_FOLDER = "embeddings"  # new words, one textual-inversion file each: WORD.safetensors
 WORD = re.compile(r"[a-z]{2,32}")
 DECODER_TARGETS = r".*(conv1|conv2|conv_out|upsamplers\.0\.conv)$"
+TRAINED = "trained/"  # the ids of the adapters the Train tab made: trained/NAME
 
 
 def weights_file(folder: Path) -> str:
@@ -132,6 +134,20 @@ def trained_entries(root: Path) -> list:
             continue
         name = folder.parent.name
         found.append(
-            ModelEntry(f"trained/{name}", "lora", "load_lora_weights", {}, 0.0, "yours", path=folder, base=base)
+            ModelEntry(f"{TRAINED}{name}", "lora", "load_lora_weights", {}, 0.0, "yours", path=folder, base=base)
         )
     return found
+
+
+def trained_folder() -> Path:
+    """Where the Train tab keeps its uploads and adapters on this machine (zoo/data_folder.py)."""
+    return data_folder() / "train"
+
+
+def with_trained(registry, model_id):
+    """`registry`, or, when `model_id` is a trained/ id it does not know (an adapter finished after it was
+    loaded, e.g. in a Ray replica), with the adapters of trained_folder() read again. The id only picks among
+    the folders found there: no path is ever made from it."""
+    if not isinstance(model_id, str) or not model_id.startswith(TRAINED) or model_id in registry.entries:
+        return registry
+    return registry.with_entries(trained_entries(trained_folder()))
