@@ -145,3 +145,30 @@ def test_sigint_stops_after_the_step_with_the_state_kept(data, tmp_path):
     assert process.returncode == 0 and "stopped after step" in err and "continue with --resume" in err
     assert (tmp_path / "s" / "state" / "unet.pt").is_file()
     assert not (tmp_path / "s" / "pytorch_lora_weights.safetensors").exists()
+
+
+def test_an_adapter_that_teaches_words_goes_on_only_for_prompts_that_name_them(data, tmp_path):
+    import numpy as np
+
+    from pipelines.core.adapters import from_argument
+    from pipelines.core.results import GenerateRequest
+    from pipelines.tasks import generate
+    from zoo.cache import ModelCache
+    from zoo.registry import load_registry
+
+    lora(data, tmp_path / "w")
+    registry, adapter, _ = from_argument(load_registry(), str(tmp_path / "w"), None)
+    cache = ModelCache(registry, device="cpu")
+    old = "a small red circle on the left on a white background, flat style"
+    new = "a small red star on the left on a white background, flat style"
+
+    def picture(prompt: str, lora: str | None):
+        job = GenerateRequest(prompt, seed=5, expand_with="none", lora=lora, lora_scale=1.0)
+        drawn = generate.run(cache, job).pictures[0]
+        return np.asarray(drawn.image), drawn.parameters
+
+    base_old, _ = picture(old, None)
+    with_old, parameters = picture(old, adapter)
+    assert np.array_equal(with_old, base_old)  # the base model's picture, bit for bit
+    assert parameters["lora"] == adapter and "lora_on" not in parameters
+    assert not np.array_equal(picture(new, adapter)[0], picture(new, None)[0])  # on for the new word

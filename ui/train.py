@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent  # `python -m training` runs from 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 BUSY = "A training is running on this server already; wait for it to end (or stop it), then start yours."
 MIN_STEPS, MAX_STEPS = 10, 5000
+DEFAULT_STEPS = 1500  # python -m training lora's own default (ui/ may not import training/)
 
 
 def _command(*args: str) -> list[str]:
@@ -50,7 +51,9 @@ def _checked(studio: Studio, files, base, steps, name) -> tuple[list[tuple[Path,
     entry = studio.registry.pick(base or None, "text-to-image")
     if entry.loader != "StableDiffusionPipeline":
         raise BadInput(f"LoRA training takes Stable Diffusion models; '{entry.id}' is not one.")
-    count = int(inputs.number(steps if steps is not None else 600, "Steps", MIN_STEPS, MAX_STEPS, integer=True))
+    count = int(
+        inputs.number(steps if steps is not None else DEFAULT_STEPS, "Steps", MIN_STEPS, MAX_STEPS, integer=True)
+    )
     name = str(name or f"adapter-{time.strftime('%Y%m%d-%H%M%S')}").strip().lower()
     if not NAME.match(name):
         raise BadInput("Name the adapter with up to 40 lower-case letters, digits, '-' or '_'.")
@@ -188,7 +191,9 @@ def build(studio: Studio):
         with gr.Column():
             files = gr.File(label=t("train_files"), file_count="multiple", elem_id="train-files")
             base = gr.Dropdown(models, value=default.id if default else None, label=t("model"))
-            steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=600, step=10, label=t("steps"), elem_id="train-steps")
+            steps = gr.Slider(
+                MIN_STEPS, MAX_STEPS, value=DEFAULT_STEPS, step=10, label=t("steps"), elem_id="train-steps"
+            )
             name = gr.Textbox(label=t("train_name"), placeholder="my-star", elem_id="train-name")
             with gr.Row():
                 start = gr.Button(t("train_start"), variant="primary", elem_id="train-start")

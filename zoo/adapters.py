@@ -76,6 +76,12 @@ def _apply_decoder(decoder, path: Path, scale: float) -> None:
     set_peft_model_state_dict(decoder, weights)
 
 
+def new_words(adapter: Path) -> list[str]:
+    """The new words an adapter (its folder or weights file) teaches; [] for adapters that teach none."""
+    folder = adapter if adapter.is_dir() else adapter.parent
+    return sorted(f.stem for f in (folder / WORDS_FOLDER).glob("*.safetensors") if WORD.fullmatch(f.stem))
+
+
 def _apply_words(pipe, folder: Path) -> None:
     """The adapter's new words (textual inversion): each its own token, so other prompts tokenize as before."""
     files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []

@@ -63,7 +63,7 @@ def compatible(entry: ModelEntry, run: dict, explain: bool = False) -> tuple:
     """Requests with equal keys may share one pipeline call (prompts, negative prompts and seeds may differ);
     explained requests share calls only with each other, and a LoRA adapter (and its scale) with its own."""
     key = (entry.id, run["steps"], run["guidance"], run["width"], run["height"], explain)
-    return key + (run.get("lora"), run.get("lora_scale"))
+    return key + (run.get("lora"), run.get("lora_scale"), run.get("lora_on", True))
 
 
 def batcher_for(cache: ModelCache) -> Batcher:

@@ -14,6 +14,7 @@ from pipelines.core.results import NONE, GenerateRequest, Generation, Picture, p
 from pipelines.core.settings import MAX_IMAGES, prepare, settings
 from pipelines.judges import Judge, judge_for
 from pipelines.models import decode
+from pipelines.models.adapters import wanted as adapter_wanted
 from pipelines.models.batching import batcher_for
 from pipelines.tasks.prompts import prompt_for
 from pipelines.tasks.verify import run_verified
@@ -55,6 +56,8 @@ def plan(cache: ModelCache, job: GenerateRequest) -> Planned:
     expander = NONE if job.draw_as_is else inputs.expander_choice(job.expand_with)
     judge = judge_for(cache, entry)
     used = prompt_for(cache, judge, request, expander, seed)
+    if run.get("lora"):
+        run = run | {"lora_on": adapter_wanted(cache.registry, run, [used])}
     seeds = [inputs.offset_seed(seed, i) for i in range(count)]
     finish = decode.Decode(decode.choice(job.decode, entry, cache.device))
     return Planned(request, negative, entry, run, used, seeds, judge, job.explain, finish)
@@ -87,7 +90,7 @@ def _finish(
     pictures = [
         Picture(
             image,
-            png_parameters(item.used, item.request, item.entry.id, s, sampler, item.run, **record),
+            png_parameters(item.used, item.request, item.entry.id, s, sampler, settings_of(item.run), **record),
             receipt=rows,
             words=maps,
             latents=key,
@@ -96,6 +99,11 @@ def _finish(
     ]
     decode.remember(cache, pictures)
     return Generation(pictures, item.used)
+
+
+def settings_of(run: dict) -> dict:
+    """The run's settings as a picture records them (whether the adapter went on follows from its prompt)."""
+    return {k: v for k, v in run.items() if k != "lora_on"}
 
 
 def generate(
