@@ -172,3 +172,23 @@ def test_an_adapter_that_teaches_words_goes_on_only_for_prompts_that_name_them(d
     assert np.array_equal(with_old, base_old)  # the base model's picture, bit for bit
     assert parameters["lora"] == adapter and "lora_on" not in parameters
     assert not np.array_equal(picture(new, adapter)[0], picture(new, None)[0])  # on for the new word
+
+
+def test_an_adapter_naming_a_word_badly_is_refused_and_leaves_the_base_as_it_was(data, tmp_path):
+    import shutil
+
+    from diffusers import StableDiffusionPipeline
+
+    from zoo import adapters
+    from zoo.errors import UnsafeCheckpoint
+
+    lora(data, tmp_path / "b")
+    words = tmp_path / "b" / "embeddings"
+    shutil.copy(words / "star.safetensors", words / "St-ar.safetensors")
+    pipe = StableDiffusionPipeline.from_pretrained(
+        Path(__file__).parent.parent / "zoo/starter/shapes-diffusion", dtype=torch.float32
+    )
+    with pytest.raises(UnsafeCheckpoint, match="new words must be lowercase letters"):
+        adapters.apply(pipe, tmp_path / "b", "b", 1.0)
+    assert not any("lora" in n for n, _ in pipe.unet.named_parameters())  # the UNet layers came off again
+    assert len(pipe.tokenizer.tokenize("star")) > 1

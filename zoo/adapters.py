@@ -53,6 +53,7 @@ def apply(pipe, path: Path, name: str, scale: float) -> None:
         if weights == WEIGHTS:
             _apply_words(pipe, folder / WORDS_FOLDER)
     except UnsafeCheckpoint:
+        remove(pipe)  # whatever loaded before the refusal comes off again
         raise
     except Exception as e:  # a damaged file, weights of another model: the base stays as it was
         remove(pipe)
