@@ -162,8 +162,8 @@ def test_an_adapter_that_teaches_words_goes_on_only_for_prompts_that_name_them(d
     old = "a small red circle on the left on a white background, flat style"
     new = "a small red star on the left on a white background, flat style"
 
-    def picture(prompt: str, lora: str | None):
-        job = GenerateRequest(prompt, seed=5, expand_with="none", lora=lora, lora_scale=1.0)
+    def picture(prompt: str, lora: str | None, verify: int = 0):
+        job = GenerateRequest(prompt, seed=5, expand_with="none", lora=lora, lora_scale=1.0, verify=verify)
         drawn = generate.run(cache, job).pictures[0]
         return np.asarray(drawn.image), drawn.parameters
 
@@ -172,6 +172,8 @@ def test_an_adapter_that_teaches_words_goes_on_only_for_prompts_that_name_them(d
     assert np.array_equal(with_old, base_old)  # the base model's picture, bit for bit
     assert parameters["lora"] == adapter and "lora_on" not in parameters
     assert not np.array_equal(picture(new, adapter)[0], picture(new, None)[0])  # on for the new word
+    assert np.array_equal(picture(old, adapter, verify=2)[0], picture(old, None, verify=2)[0])  # verify too
+    assert not np.array_equal(picture(new, adapter, verify=2)[0], picture(new, None, verify=2)[0])
 
 
 def test_an_adapter_naming_a_word_badly_is_refused_and_leaves_the_base_as_it_was(data, tmp_path):

@@ -25,10 +25,11 @@ def names_any(words: list[str], prompts: list[str]) -> bool:
 
 
 @contextmanager
-def adapter_on(registry: Registry, pipe, run: dict):
-    """The pipeline with the run's adapter on, if it asks for one (and its prompts name the adapter's new
-    words, where it has some: run["lora_on"], set by `wanted` when the prompts are known)."""
-    if not run.get("lora") or not run.get("lora_on", True):
+def adapter_on(registry: Registry, pipe, run: dict, prompts: list[str] | None = None):
+    """The pipeline with the run's adapter on, if it asks for one and, where the adapter teaches new words,
+    the prompts name one (run["lora_on"] when tasks/generate.plan decided it, else `wanted` for `prompts`)."""
+    on = run.get("lora_on", True) if prompts is None else wanted(registry, run, prompts)
+    if not run.get("lora") or not on:
         yield pipe
         return
     name = "".join(c if c.isalnum() else "_" for c in run["lora"])

@@ -41,7 +41,7 @@ def draw_candidates(
 ) -> tuple[list[Image.Image], str]:
     """One picture per prompt and seed, sampled stochastically; and the sampler's name (with its eta)."""
     control = control or RunControl()
-    with cache.use(entry.id) as pipe, adapter_on(cache.registry, pipe, run):
+    with cache.use(entry.id) as pipe, adapter_on(cache.registry, pipe, run, prompts):
         accepts = inspect.signature(pipe.__call__).parameters
         extra = {"eta": eta} if eta and "eta" in accepts else {}
         text: dict[str, Any] = {"prompt": prompts, "negative_prompt": [negative] * len(prompts) if negative else None}
