@@ -79,6 +79,12 @@ class Backend(Protocol):
         ...
 
 
+def decoded(images: list, parameters: list[dict]) -> Generation:
+    """Pictures decoded in full, as a Generation (the in-process backend's and a Ray replica's answer)."""
+    pictures = [Picture(image, p) for image, p in zip(images, parameters)]
+    return Generation(pictures, pictures[0].parameters.get("prompt", ""))
+
+
 class LocalBackend:
     """Every pipeline in this process, on one memory-budgeted ModelCache."""
 
@@ -123,8 +129,7 @@ class LocalBackend:
 
     def decode_full(self, keys: list) -> Generation:
         """Fast pictures decoded again in full from their kept latents (pipelines/models/decode.py)."""
-        pictures = [Picture(*decode.in_full(self.cache, key)) for key in keys]
-        return Generation(pictures, pictures[0].parameters.get("prompt", ""))
+        return decoded(*decode.all_in_full(self.cache, keys))
 
     def cpu_levers(self) -> list:
         """On a CPU, the levers diffusion models load with (zoo/cpu_path.py); else none."""

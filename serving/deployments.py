@@ -15,6 +15,7 @@ import threading
 from ray import serve
 
 from pipelines.core.control import RunControl
+from pipelines.models import decode
 from pipelines.models.expander import expand
 from pipelines.tasks import chat, edit, stylize
 from pipelines.tasks.caption import caption
@@ -78,6 +79,10 @@ class TextToImage(_Replica):
         )
         async for batch in events.stream(work):
             yield batch
+
+    async def decode_full(self, keys):
+        """(images, parameters) of fast pictures this replica drew, decoded in full from their kept latents."""
+        return await self._run(decode.all_in_full, keys)
 
     async def stylize(self, image, style, model_id, strength, seed):
         async for item in self._one(stylize.stylize, image, style, model_id=model_id, strength=strength, seed=seed):

@@ -23,15 +23,16 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from pipelines.backend import NOT_LOADED, UNLOADED
+from pipelines.backend import NOT_LOADED, UNLOADED, decoded
 from pipelines.core import inputs
 from pipelines.core.control import CANCELLED, RunControl
 from pipelines.core.results import GenerateRequest, Generation, Stylized
+from pipelines.models import decode
 from pipelines.tasks.edit import Edited
 from serving.cluster import connect, registry_for_workers
 from serving.config import InvalidServingConfig, load_config
 from zoo import hub
-from zoo.errors import AtelierError, Cancelled, ModelUnavailable
+from zoo.errors import AtelierError, BadInput, Cancelled, ModelUnavailable
 from zoo.registry import Registry, load_registry
 
 POLL_S = 0.05  # how often a waiting call looks at the Stop flag
@@ -86,6 +87,14 @@ class RayBackend:
         job = replace(job, model=entry.id)  # the defaults chosen here (Registry.with_defaults) hold in the replica
         previews = control is not None and control.preview is not None
         return self._ask(entry.id, "text-to-image", "generate", (job, previews), control)
+
+    def decode_full(self, keys: list) -> Generation:
+        """Fast pictures decoded in full by the replica that keeps their latents (the key names its model)."""
+        models = {decode.model_of(key) for key in keys}
+        if len(models) != 1:
+            raise BadInput("Decode in full takes the pictures of one answer at a time.")
+        images, parameters = self._ask(models.pop(), "text-to-image", "decode_full", (keys,))
+        return decoded(images, parameters)
 
     def stylize(self, image, style, model_id=None, strength=None, seed=None, control=None) -> Stylized:
         entry = self.registry.pick(model_id, "text-to-image")

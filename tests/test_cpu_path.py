@@ -181,3 +181,25 @@ def test_decode_in_full_from_the_ui_refuses_what_it_did_not_keep(hub_cache):
     fast = studio.backend.generate(job)
     gallery, prompt, details, files = decode_full(studio, {"kept latents": [fast.pictures[0].latents]})
     assert len(files) == 1 and details["pictures"][0]["decode"] == "full" and "kept latents" not in details
+
+
+def test_a_kept_key_names_its_model_and_the_ray_backend_routes_decode_in_full_by_it(hub_cache):
+    from serving.ray_backend import RayBackend
+
+    fast = draw(hub_cache, "fast").pictures[0]
+    assert decode.model_of(fast.latents) == SD_TURBO
+    for bad in (None, 3, "nodot", ".x", "abc."):
+        with pytest.raises(BadInput, match="no longer kept"):
+            decode.model_of(bad)
+    backend, asked = object.__new__(RayBackend), []  # no cluster: its call to a replica is answered here
+
+    def ask(model, task, method, args, control=None):
+        asked.append((model, task, method))
+        return decode.all_in_full(hub_cache, *args)
+
+    backend._ask = ask  # type: ignore[method-assign]
+    result = backend.decode_full([fast.latents])
+    assert asked == [(SD_TURBO, "text-to-image", "decode_full")]
+    assert result.pictures[0].parameters["decode"] == "full"
+    with pytest.raises(BadInput, match="one answer at a time"):
+        backend.decode_full([fast.latents, "token.starter/shapes-diffusion"])

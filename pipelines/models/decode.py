@@ -105,7 +105,7 @@ class KeptLatents:
         self._lock = threading.Lock()
 
     def keep(self, model: str, latents: torch.Tensor) -> str:
-        key = secrets.token_urlsafe(16)
+        key = f"{secrets.token_urlsafe(16)}.{model}"  # the model in the key: a Ray backend routes by it
         with self._lock:
             self._items[key] = Kept(model, latents.detach().to("cpu", copy=True))
             while len(self._items) > self.size:
@@ -118,6 +118,14 @@ class KeptLatents:
         if kept is None:
             raise BadInput(GONE.format(n=self.size))
         return kept
+
+
+def model_of(key) -> str:
+    """The model whose replica keeps a key's latents (the key's tail: token_urlsafe never writes a dot)."""
+    token, dot, model = key.partition(".") if isinstance(key, str) else ("", "", "")
+    if not (token and dot and model):
+        raise BadInput(GONE.format(n=KEPT))
+    return model
 
 
 def kept_for(cache: ModelCache) -> KeptLatents:
@@ -139,6 +147,12 @@ def remember(cache: ModelCache, pictures: list) -> None:
     for picture in pictures:
         if picture.latents:
             store.get(picture.latents).parameters = dict(picture.parameters)
+
+
+def all_in_full(cache: ModelCache, keys: list) -> tuple[list[Image.Image], list[dict]]:
+    """The full decodes of several fast pictures' kept latents, and their parameters."""
+    done = [in_full(cache, key) for key in keys]
+    return [image for image, _ in done], [parameters for _, parameters in done]
 
 
 def in_full(cache: ModelCache, key) -> tuple[Image.Image, dict]:
