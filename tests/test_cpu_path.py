@@ -87,7 +87,8 @@ def test_the_cache_loads_real_diffusion_models_through_the_cpu_path(hub_cache, m
     assert next(pipe.unet.parameters()).dtype == torch.bfloat16
     assert next(pipe.vae.decoder.parameters()).dtype == torch.bfloat16
     assert next(pipe.vae.encoder.parameters()).dtype == torch.float32  # image-to-image encodes as before
-    assert next(pipe.text_encoder.parameters()).dtype == torch.bfloat16
+    assert next(pipe.text_encoder.encoder.parameters()).dtype == torch.bfloat16
+    assert pipe.text_encoder.dtype == torch.float32  # diffusers keeps prompt embeddings and latents float32
     conv = pipe.vae.decoder.conv_in.weight
     assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
     assert kept  # glibc was asked to keep freed memory
