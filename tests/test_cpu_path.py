@@ -92,6 +92,8 @@ def test_the_cache_loads_real_diffusion_models_through_the_cpu_path(hub_cache, m
     conv = pipe.vae.decoder.conv_in.weight
     assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
     assert kept  # glibc was asked to keep freed memory
+    upsamplers = [m for m in pipe.vae.decoder.modules() if type(m).__name__ == "Upsample2D"]
+    assert upsamplers and all("subpixel" in m.forward.__module__ for m in upsamplers)
     starter = hub_cache.get("starter/shapes-diffusion")  # small: stays as trained
     assert next(starter.unet.parameters()).dtype == torch.float32
 
@@ -204,3 +206,26 @@ def test_a_kept_key_names_its_model_and_the_ray_backend_routes_decode_in_full_by
     assert result.pictures[0].parameters["decode"] == "full"
     with pytest.raises(BadInput, match="one answer at a time"):
         backend.decode_full([fast.latents, "token.starter/shapes-diffusion"])
+
+
+def test_upsampling_without_the_copy_equals_diffusers_own():
+    from diffusers.models.upsampling import Upsample2D
+
+    from zoo import subpixel
+
+    torch.manual_seed(0)
+    for channels_last in (False, True):
+        upsampler = Upsample2D(16, use_conv=True, out_channels=8).eval()
+        x = torch.randn(2, 16, 7, 9)
+        if channels_last:
+            upsampler.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            before = upsampler(x)
+            assert subpixel.install(upsampler)
+            after = upsampler(x)
+            sized = upsampler(x, output_size=(15, 19))  # an asked output size: diffusers' own way
+        assert after.shape == before.shape and (after - before).abs().max() < 1e-5
+        assert after.is_contiguous(memory_format=torch.channels_last) == channels_last
+        assert sized.shape[-2:] == (15, 19)
+    assert not subpixel.install(Upsample2D(16, use_conv=False))  # nothing to fold

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from zoo import subpixel
+
 CAST_IN = ("sample", "encoder_hidden_states")  # never the timestep: 999 is 1000 in bfloat16
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # native bfloat16 dot products: bf16 matmuls and convs pay
 MIN_GB = 0.5  # text-to-image models this big get the levers; the 20 MB starter stays float32, as trained
@@ -99,6 +101,14 @@ def plan(cpu: Cpu) -> list[Lever]:
             bf16,
             "oneDNN's bf16 convolutions run faster on channels-last tensors: the full decoder took 7.5 s "
             "against 8.7 s, idle"
+            if bf16
+            else "measured with bf16 only",
+        ),
+        Lever(
+            "upsampling without the upsampled copy",
+            bf16,
+            "each nearest 2x upsampling and 3 x 3 conv of the decoder done as four 2 x 2 convs of the input "
+            "(zoo/subpixel.py): 2.25x fewer multiply-adds, the decoder 5.2 s against 6.0 s"
             if bf16
             else "measured with bf16 only",
         ),
@@ -195,6 +205,10 @@ def _decoder(decoder: torch.nn.Module, levers: list[Lever]) -> None:
         bf16_inside(decoder)
     if is_on(levers, "channels-last decoders"):
         decoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    if is_on(levers, "upsampling without the upsampled copy"):
+        for module in decoder.modules():
+            if type(module).__name__ == "Upsample2D":
+                subpixel.install(module)
 
 
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's malloc.h
