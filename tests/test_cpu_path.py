@@ -229,3 +229,12 @@ def test_upsampling_without_the_copy_equals_diffusers_own():
         assert after.is_contiguous(memory_format=torch.channels_last) == channels_last
         assert sized.shape[-2:] == (15, 19)
     assert not subpixel.install(Upsample2D(16, use_conv=False))  # nothing to fold
+
+
+def test_explained_pictures_of_a_model_on_the_cpu_path(hub_cache, monkeypatch):
+    """Explain reads the text encoder's layers again (the rollout): in bf16 on the CPU path, as drawn."""
+    monkeypatch.setattr(cpu_path, "this_cpu", lambda: EPYC)
+    hub_cache.cpu_levers = cpu_path.plan(EPYC)
+    picture = draw(hub_cache, "full", explain=True).pictures[0]
+    assert next(hub_cache.get(SD_TURBO).text_encoder.encoder.parameters()).dtype == torch.bfloat16
+    assert picture.words and {w.word for w in picture.words} >= {"red", "cat"}
