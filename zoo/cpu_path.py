@@ -133,9 +133,9 @@ def plan(cpu: Cpu) -> list[Lever]:
     ]
 
 
-# SD-Turbo 512 x 512, 1 step, fast decode, on the 2-core AVX-512 BF16 EPYC of bench.cpu_speed, idle (load 1.6
-# to 1.9), median of 3 rounds side by side with stock diffusers (22.35 s): README, Figures
-RECORDED_SECONDS, RECORDED_CORES = 3.78, 2
+# SD-Turbo 512 x 512, 1 step, fast decode, on the 2-core AVX-512 BF16 EPYC of bench.cpu_speed, idle (load 1.7
+# to 2.1), median of 3 rounds side by side with stock diffusers (20.78 s): README, Figures
+RECORDED_SECONDS, RECORDED_CORES = 3.46, 2
 NO_BF16_SLOWDOWN = 2.5  # the UNet step in float32 against bfloat16 on that machine, idle (4.46 s against 1.79 s)
 
 
