@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import signal
 import sys
 import time
@@ -35,6 +34,7 @@ from tqdm.auto import tqdm
 from training.augment import Augment
 from training.datasets import to_unit_range
 from training.loop import _STOP_AFTER, Stopped, TrainingError, rng_states, set_rng_states, write_card
+from zoo.adapters import DECODER_TARGETS, DECODER_WEIGHTS, WORD, WORDS_FOLDER  # the files the zoo loads
 
 # measured with python -m bench.teach (README, Figures): 1500 steps of rank 16 teach the star; 600 of rank 8 did not.
 # recolour only acts for models of a world with a palette (the starter's)
@@ -61,11 +61,6 @@ UNET_TARGETS = [
     "conv2",
 ]
 TEXT_TARGETS = ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"]
-DECODER_TARGETS = r".*(conv1|conv2|conv_out|upsamplers\.0\.conv)$"
-WEIGHTS = "pytorch_lora_weights.safetensors"
-DECODER_WEIGHTS = "vae_decoder_lora.safetensors"
-WORDS_FOLDER = "embeddings"  # one textual-inversion file per new word: WORD.safetensors, {WORD: vector}
-WORD = re.compile(r"[a-z]{2,32}")
 MAX_NEW_WORDS = 8
 DECODER_NEEDED = 1.5  # the decoder is adapted when its error on the new pictures is this many times that on old ones
 
