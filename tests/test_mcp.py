@@ -18,6 +18,7 @@ from tests.test_guard import SLOW, basic, fn_index, serve
 from ui.calls import NOT_UPLOADED
 from ui.decode_full import NOTHING
 from ui.guard import TOO_MANY
+from zoo.errors import Cancelled
 
 
 async def _session_calls(url: str, calls, headers: dict | None = None) -> tuple[list[str], list]:
@@ -102,9 +103,18 @@ def test_bad_calls_get_sentences(cache):
         assert "/tmp" not in message and "$defs" not in message, message
 
 
-def test_each_mcp_client_is_counted_as_itself(cache):
+def test_each_mcp_client_is_counted_as_itself(cache, monkeypatch):
     """A person with 4 jobs waiting is refused over MCP too; another person's MCP client is served; and a
     job run over MCP counts as its MCP client's, not as the loopback address's."""
+    from pipelines.tasks import generate
+
+    release = threading.Event()
+
+    def held(*args, **kwargs):  # no job may end before the test has looked, and none draws after
+        release.wait(120)
+        raise Cancelled("Stopped by the test.")
+
+    monkeypatch.setattr(generate, "run", held)
     a, b = {"x-forwarded-for": "203.0.113.7"}, {"x-forwarded-for": "198.51.100.9"}
     with serve(cache, trust_proxy=True) as url, httpx.Client(base_url=url, timeout=60) as http:
         index = fn_index(url, "generate")
@@ -116,11 +126,12 @@ def test_each_mcp_client_is_counted_as_itself(cache):
         slow = {"prompt": "big red ball", "steps": 8, "verify_and_refine": True, "candidates": 8, "rounds": 5}
         running = threading.Thread(target=_quietly, args=(url, [("generate", slow)], b), daemon=True)
         running.start()
-        time.sleep(3)  # b's MCP job is running: with 3 more of b's own, b is full
+        time.sleep(3)  # b's MCP job has started (and is held): with 3 more of b's own, b is full
         for i in range(3):
             body = {"data": SLOW, "fn_index": index, "session_hash": f"b-{i}"}
             assert http.post("gradio_api/queue/join", json=body, headers=b).is_success
         full = http.post("gradio_api/queue/join", json={**body, "session_hash": "b-3"}, headers=b)
+        release.set()
     assert busy[0].isError and text(busy[0]) == TOO_MANY.format(n=4)
     assert not other[0].isError, text(other[0])
     assert full.status_code == 503 and full.json()["detail"] == TOO_MANY.format(n=4)
