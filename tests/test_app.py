@@ -39,10 +39,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(cache):
-    """The app of `cache`, served in a background thread on a free loopback port; yields its URL."""
-    demo = ui.build_app(Studio(cache))
-    port = free_port()
+def running_app(cache, studio: Studio | None = None, port: int | None = None):
+    """The app of `cache` (or of `studio`), served in a background thread on a loopback port (a free one
+    unless given); yields its URL."""
+    demo = ui.build_app(studio or Studio(cache))
+    port = port or free_port()
     demo.launch(
         prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **ui.launch_options(demo)
     )

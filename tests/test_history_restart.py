@@ -5,11 +5,10 @@ anew at launch and never in the repository. Checked in a real browser across two
 from __future__ import annotations
 
 import stat
-from contextlib import contextmanager
 from pathlib import Path
 
 import ui
-from tests.test_app import free_port
+from tests.test_app import free_port, running_app
 from tests.test_browser import open_browser, wait_for_gallery
 from ui.history import DATA_VARIABLE, SECRET_VARIABLE
 from ui.studio import Studio
@@ -33,18 +32,6 @@ def test_the_secret_is_made_once_kept_private_and_outside_the_repository(cache, 
     assert history_secret_of(ui.build_app(Studio(cache))) == "a-secret-a-space-was-given"
 
 
-@contextmanager
-def launched(cache, port: int):
-    demo = ui.build_app(Studio(cache))
-    demo.launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **ui.launch_options(demo)
-    )
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
-
-
 def test_history_is_still_there_after_a_restart(cache, tmp_path, monkeypatch):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ready
@@ -56,7 +43,7 @@ def test_history_is_still_there_after_a_restart(cache, tmp_path, monkeypatch):
     browser_gen = open_browser(tmp_path, monkeypatch, "en-US")
     browser = next(browser_gen)
     try:
-        with launched(cache, port) as url:
+        with running_app(cache, port=port) as url:
             browser.get(url)
             request = WebDriverWait(browser, 60).until(
                 ready.element_to_be_clickable((By.CSS_SELECTOR, "#request textarea"))
@@ -64,7 +51,7 @@ def test_history_is_still_there_after_a_restart(cache, tmp_path, monkeypatch):
             request.send_keys("big red ball on the left")
             browser.find_element(By.ID, "generate-button").click()
             assert wait_for_gallery(browser, "#history img", 120)
-        with launched(cache, port) as url:
+        with running_app(cache, port=port) as url:
             browser.get(url)
             try:
                 thumbs = wait_for_gallery(browser, "#history img", 60)

@@ -21,9 +21,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import ui
 from bench import teach_shape as star
-from tests.test_app import free_port
+from tests.test_app import running_app
 from tests.test_browser import open_browser, wait_for_gallery
 from ui.studio import Studio
 from ui.train import MIN_STEPS
@@ -51,16 +50,9 @@ def training_root():
 
 @pytest.fixture(scope="module")
 def app_url(registry, training_root):
-    studio = Studio(ModelCache(registry, device="cpu", budget_gb=4), training=TrainingSlot(root=training_root))
-    demo = ui.build_app(studio)
-    port = free_port()
-    demo.launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **ui.launch_options(demo)
-    )
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    cache = ModelCache(registry, device="cpu", budget_gb=4)
+    with running_app(cache, Studio(cache, training=TrainingSlot(root=training_root))) as url:
+        yield url
 
 
 @pytest.fixture
